@@ -1,0 +1,158 @@
+package etcdtest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"time"
+)
+
+// Environment variables read by Config's defaults.
+const (
+	// EnvBinary names an etcd executable to use instead of a managed build.
+	EnvBinary = "ETCDTEST_BINARY"
+	// EnvVersion names the etcd release of the managed build ("v3.6.16").
+	EnvVersion = "ETCDTEST_VERSION"
+	// EnvEndpoints, when set, makes Start use an existing cluster (comma-separated client URLs).
+	EnvEndpoints = "ETCDTEST_ENDPOINTS"
+)
+
+// DefaultVersion is the etcd release a managed build uses when neither
+// Config.Version nor $ETCDTEST_VERSION says otherwise. Its go.mod and go.sum
+// ship inside this package, so its build is reproducible and checksum-verified.
+const DefaultVersion = "v3.7.3"
+
+// Config describes a cluster. The zero Config is a 3-member cluster of the
+// default etcd version with timing tuned for tests.
+type Config struct {
+	// Size is the number of members; 0 means 3.
+	Size int
+	// Name is the base member name; "" means "node": members are node1, node2, node3.
+	Name string
+	// Binary is the path of an etcd executable. "" means $ETCDTEST_BINARY,
+	// else a managed build of Version (see Provision).
+	Binary string
+	// Version is the etcd release of the managed build ("v3.6.16" or "3.6.16").
+	// "" means $ETCDTEST_VERSION, else DefaultVersion. Ignored when a binary is given.
+	Version string
+
+	// HeartbeatInterval is raft's heartbeat; 0 means 10ms.
+	HeartbeatInterval time.Duration
+	// ElectionTimeout is raft's election timeout; 0 means 10 heartbeats (100ms by default).
+	ElectionTimeout time.Duration
+	// StartTimeout bounds a cluster's boot and a member's Restart when the
+	// context has no earlier deadline; 0 means 30s. It does not cover a managed build.
+	StartTimeout time.Duration
+	// DataDir is the parent directory of the cluster's data. "" means /dev/shm
+	// (tmpfs) where it is writable, else os.TempDir(). The cluster's own
+	// directory inside it is created 0700 and removed by Stop.
+	DataDir string
+	// Fsync keeps etcd's fsync on. By default it is off (--unsafe-no-fsync)
+	// where the etcd version supports it: test data is disposable.
+	Fsync bool
+	// ExtraFlags are appended to every member's command line, e.g.
+	// []string{"--auto-compaction-retention=1"}.
+	ExtraFlags []string
+	// LogOutput, if set, also receives every member's log, each line
+	// prefixed with the member name. Member output never goes to the test
+	// process's stdout or stderr unless you point LogOutput there.
+	LogOutput io.Writer
+	// LogLimit bounds the log kept in memory per member (Member.Logs); 0 means 1 MiB.
+	LogLimit int
+}
+
+var (
+	memberNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+	versionRE    = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$`)
+)
+
+// withDefaults returns cfg with every zero field replaced by its default, or
+// an error naming the field that is wrong and how to fix it.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Size < 0 {
+		return cfg, fmt.Errorf("etcdtest: Config.Size is %d: a cluster needs at least 1 member (0 means the default, 3)", cfg.Size)
+	}
+	if cfg.Size == 0 {
+		cfg.Size = 3
+	}
+	if cfg.Name == "" {
+		cfg.Name = "node"
+	}
+	if !memberNameRE.MatchString(cfg.Name) {
+		return cfg, fmt.Errorf("etcdtest: Config.Name %q is not a usable etcd member name: use letters, digits, '.', '_' or '-', starting with a letter or digit (members are named Name1..NameN)", cfg.Name)
+	}
+	if cfg.Version != "" {
+		if _, err := parseVersion(cfg.Version); err != nil {
+			return cfg, fmt.Errorf("etcdtest: Config.Version: %w", err)
+		}
+	}
+	if cfg.HeartbeatInterval < 0 || cfg.ElectionTimeout < 0 || cfg.StartTimeout < 0 {
+		return cfg, fmt.Errorf("etcdtest: Config timings must not be negative (HeartbeatInterval %v, ElectionTimeout %v, StartTimeout %v)", cfg.HeartbeatInterval, cfg.ElectionTimeout, cfg.StartTimeout)
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = 10 * time.Millisecond
+	}
+	if cfg.ElectionTimeout == 0 {
+		cfg.ElectionTimeout = 10 * cfg.HeartbeatInterval
+	}
+	if cfg.HeartbeatInterval < time.Millisecond || cfg.HeartbeatInterval%time.Millisecond != 0 || cfg.ElectionTimeout%time.Millisecond != 0 {
+		return cfg, fmt.Errorf("etcdtest: Config.HeartbeatInterval (%v) and ElectionTimeout (%v) must be whole milliseconds", cfg.HeartbeatInterval, cfg.ElectionTimeout)
+	}
+	if cfg.ElectionTimeout < 5*cfg.HeartbeatInterval {
+		return cfg, fmt.Errorf("etcdtest: Config.ElectionTimeout (%v) must be at least 5 × HeartbeatInterval (%v), as etcd requires", cfg.ElectionTimeout, cfg.HeartbeatInterval)
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 30 * time.Second
+	}
+	if cfg.LogLimit <= 0 {
+		cfg.LogLimit = 1 << 20
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = defaultDataParent()
+	}
+	return cfg, nil
+}
+
+// defaultDataParent prefers tmpfs: etcd's data is disposable, and memory is
+// faster than any disk.
+func defaultDataParent() string {
+	const shm = "/dev/shm"
+	if fi, err := os.Stat(shm); err == nil && fi.IsDir() {
+		if f, err := os.CreateTemp(shm, ".etcdtest-probe-*"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return shm
+		}
+	}
+	return os.TempDir()
+}
+
+// version is a parsed etcd release number.
+type version struct{ Major, Minor, Patch int }
+
+func (v version) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+func (v version) atLeast(major, minor int) bool {
+	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+func parseVersion(s string) (version, error) {
+	m := versionRE.FindStringSubmatch(s)
+	if m == nil {
+		return version{}, fmt.Errorf("%q is not an etcd release: write it like \"v3.6.16\" or \"3.6.16\"", s)
+	}
+	var v version
+	fmt.Sscan(m[1], &v.Major)
+	fmt.Sscan(m[2], &v.Minor)
+	fmt.Sscan(m[3], &v.Patch)
+	return v, nil
+}
+
+// canonicalVersion returns s as "vX.Y.Z[-pre]".
+func canonicalVersion(s string) string {
+	if s != "" && s[0] != 'v' {
+		return "v" + s
+	}
+	return s
+}

@@ -1,0 +1,119 @@
+package etcdtest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrExternal is returned by fault methods against an external cluster
+// ($ETCDTEST_ENDPOINTS): the toolkit does not own those processes.
+var ErrExternal = errors.New("etcdtest: not available against an external cluster ($ETCDTEST_ENDPOINTS is set)")
+
+// Isolate cuts member i off from every peer, in both directions. Clients
+// still reach it. Heal undoes it.
+func (c *Cluster) Isolate(i int) error {
+	if err := c.checkLocal("Isolate"); err != nil {
+		return err
+	}
+	if i < 0 || i >= len(c.members) {
+		return fmt.Errorf("etcdtest: Isolate(%d): no such member; use 0..%d", i, len(c.members)-1)
+	}
+	groups := make([]int, len(c.members))
+	groups[i] = 1
+	return c.setGroups(groups)
+}
+
+// Partition splits the members into groups: only members in the same group
+// can talk to each other (raft, snapshots, lease forwarding: all peer
+// traffic). Members listed in no group form one more group together. For
+// example Partition([]int{0}, []int{1, 2}) cuts member 0 off from 1 and 2.
+func (c *Cluster) Partition(groups ...[]int) error {
+	if err := c.checkLocal("Partition"); err != nil {
+		return err
+	}
+	g := make([]int, len(c.members))
+	for i := range g {
+		g[i] = -1
+	}
+	for gi, group := range groups {
+		for _, i := range group {
+			if i < 0 || i >= len(c.members) {
+				return fmt.Errorf("etcdtest: Partition: no member %d; use 0..%d", i, len(c.members)-1)
+			}
+			if g[i] >= 0 {
+				return fmt.Errorf("etcdtest: Partition: member %d is in groups %d and %d; each member belongs to one group", i, g[i], gi)
+			}
+			g[i] = gi
+		}
+	}
+	for i := range g {
+		if g[i] < 0 {
+			g[i] = len(groups)
+		}
+	}
+	return c.setGroups(g)
+}
+
+// Heal undoes Isolate and Partition: every member can reach every other again.
+func (c *Cluster) Heal() error {
+	if err := c.checkLocal("Heal"); err != nil {
+		return err
+	}
+	return c.setGroups(nil)
+}
+
+func (c *Cluster) setGroups(groups []int) error {
+	if groups != nil && !partitionsSupported {
+		return errors.New("etcdtest: network partitions need Linux (connections are attributed to members through /proc)")
+	}
+	c.faultMu.Lock()
+	c.groups = groups
+	c.faultMu.Unlock()
+	for _, m := range c.members {
+		m.proxy.cut()
+	}
+	return nil
+}
+
+// linkAllowed reports whether connection pc may reach member to.
+func (c *Cluster) linkAllowed(pc *proxyConn, to int) bool {
+	c.faultMu.Lock()
+	groups := c.groups
+	c.faultMu.Unlock()
+	if groups == nil {
+		return true
+	}
+	if pc.from == -2 {
+		pc.from = c.connSender(pc.client)
+	}
+	if pc.from < 0 {
+		return true // not a member: the test process itself
+	}
+	return groups[pc.from] == groups[to]
+}
+
+// partitionString describes the current partition, or "" when there is none.
+func (c *Cluster) partitionString() string {
+	c.faultMu.Lock()
+	groups := c.groups
+	c.faultMu.Unlock()
+	if groups == nil {
+		return ""
+	}
+	byGroup := map[int][]string{}
+	max := 0
+	for i, g := range groups {
+		byGroup[g] = append(byGroup[g], c.members[i].name)
+		if g > max {
+			max = g
+		}
+	}
+	var parts []string
+	for g := 0; g <= max; g++ {
+		if len(byGroup[g]) > 0 {
+			parts = append(parts, "{"+strings.Join(byGroup[g], " ")+"}")
+		}
+	}
+	return strings.Join(parts, " | ")
+}

@@ -1,0 +1,48 @@
+//go:build unix
+
+package etcdtest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"syscall"
+	"time"
+)
+
+// tryLock takes an exclusive flock on path without waiting. The lock lives
+// as long as the returned file is open, and dies with the process: that is
+// what makes port reservations and leftover detection crash-proof.
+// ok is false when another open file description holds the lock.
+func tryLock(path string) (f *os.File, ok bool, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return f, true, nil
+}
+
+// lockFile waits for an exclusive flock on path, polling so ctx can end the wait.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	for {
+		f, ok, err := tryLock(path)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return func() { f.Close() }, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

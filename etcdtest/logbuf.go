@@ -1,0 +1,63 @@
+package etcdtest
+
+import (
+	"bytes"
+	"io"
+	"sync"
+)
+
+// logBuffer keeps the last limit bytes written to it and copies complete
+// lines, prefixed, to an optional sink.
+type logBuffer struct {
+	mu      sync.Mutex
+	buf     []byte
+	limit   int
+	dropped bool
+	sink    io.Writer
+	prefix  []byte
+	partial []byte // an incomplete line waiting for its end, for the sink
+}
+
+func newLogBuffer(limit int, sink io.Writer, prefix string) *logBuffer {
+	return &logBuffer{limit: limit, sink: sink, prefix: []byte(prefix)}
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > 2*b.limit { // trim rarely, so writes stay amortised O(len(p))
+		b.buf = append(b.buf[:0], b.buf[len(b.buf)-b.limit:]...)
+		b.dropped = true
+	}
+	if b.sink != nil {
+		b.partial = append(b.partial, p...)
+		for {
+			i := bytes.IndexByte(b.partial, '\n')
+			if i < 0 {
+				break
+			}
+			line := append(append([]byte{}, b.prefix...), b.partial[:i+1]...)
+			b.sink.Write(line) // a failing sink must not stop the member
+			b.partial = b.partial[i+1:]
+		}
+	}
+	return len(p), nil
+}
+
+// String returns the kept log, at most limit bytes, starting at a line boundary.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf
+	if len(s) > b.limit {
+		s = s[len(s)-b.limit:]
+		b.dropped = true
+	}
+	if b.dropped {
+		if i := bytes.IndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
+		}
+	}
+	return string(s)
+}

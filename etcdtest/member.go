@@ -1,0 +1,271 @@
+package etcdtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Member is one etcd process of a Cluster. Its methods are real signals on
+// the real process: Kill is SIGKILL, Pause is SIGSTOP, Resume is SIGCONT.
+type Member struct {
+	c          *Cluster
+	index      int
+	name       string
+	id         uint64
+	clientPort int
+	peerPort   int // the member's own peer listener; peers reach it through proxy
+	proxy      *peerProxy // nil against an external cluster
+	peerURL    string
+	clientURL  string
+	dataDir    string
+	log        *logBuffer
+
+	client *clientv3.Client
+
+	mu     sync.Mutex
+	proc   *process
+	state  string // "running", "paused", "killed", "stopped", "exited"
+	starts int
+}
+
+// process is one run of a member's executable.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited and been reaped
+	err  error         // its exit status, valid after done
+}
+
+// Name returns the member's etcd name (node1, node2, ...).
+func (m *Member) Name() string { return m.name }
+
+// ID returns the member's raft ID as etcd reports it.
+func (m *Member) ID() uint64 { return m.id }
+
+// ClientURL returns the URL clients use to reach this member.
+func (m *Member) ClientURL() string { return m.clientURL }
+
+// PeerURL returns the URL peers use to reach this member (the one it advertises).
+func (m *Member) PeerURL() string { return m.peerURL }
+
+// DataDir returns the member's data directory.
+func (m *Member) DataDir() string { return m.dataDir }
+
+// Client returns a client pinned to this member alone. It is shared and
+// closed by Cluster.Stop; do not close it.
+func (m *Member) Client() *clientv3.Client { return m.client }
+
+// Key returns the key name read through this member alone.
+func (m *Member) Key(name string) Key { return Key{name: name, client: m.client, via: m.name} }
+
+// Logs returns the tail of the member's log (all runs, bounded by Config.LogLimit).
+func (m *Member) Logs() string { return m.log.String() }
+
+// String returns the member's name.
+func (m *Member) String() string { return m.name }
+
+// Running reports whether the member's process is alive; a paused member is alive.
+func (m *Member) Running() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state == "running" || m.state == "paused"
+}
+
+// Paused reports whether the member is stopped by Pause.
+func (m *Member) Paused() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state == "paused"
+}
+
+// State describes the member's process: "running", "paused", "killed",
+// "stopped" (by Stop) or "exited" (by itself, see Logs).
+func (m *Member) State() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state == "running" && m.proc != nil && isDone(m.proc.done) {
+		return "exited"
+	}
+	return m.state
+}
+
+func (m *Member) pid() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc == nil || isDone(m.proc.done) {
+		return 0
+	}
+	return m.proc.cmd.Process.Pid
+}
+
+func isDone(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// start launches the member's process. The caller holds no lock.
+func (m *Member) start() error {
+	if err := m.c.checkLocal("start a member"); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc != nil && !isDone(m.proc.done) {
+		return fmt.Errorf("etcdtest: member %s is already running", m.name)
+	}
+	m.starts++
+	if m.starts > 1 {
+		fmt.Fprintf(m.log, "--- etcdtest: restarting %s ---\n", m.name)
+	}
+	cmd := exec.Command(m.c.bin.path, m.c.args(m)...)
+	// Never the test process's stdout/stderr: Ginkgo's output capture waits
+	// for every holder of those pipes, and member logs belong in reports.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
+	cmd.Dir = m.c.dir
+	if err := startProcess(cmd); err != nil {
+		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.c.bin.path, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	m.proc, m.state = p, "running"
+	os.WriteFile(filepath.Join(m.c.dir, m.name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	go func() {
+		p.err = cmd.Wait()
+		m.proxy.dropAll() // peers see a dead member at once, as with a real crash
+		close(p.done)
+	}()
+	return nil
+}
+
+// signal sends sig to the running process and returns it, or nil if none runs.
+func (m *Member) signal(sig syscall.Signal, state string) (*process, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.proc
+	if p == nil || isDone(p.done) {
+		return nil, nil
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return p, fmt.Errorf("etcdtest: signal %v to member %s: %w", sig, m.name, err)
+	}
+	if state != "" {
+		m.state = state
+	}
+	return p, nil
+}
+
+// Kill sends SIGKILL, like a crash, and returns once the process is gone.
+// Its data stays; Restart brings it back. Killing a stopped member is a no-op.
+func (m *Member) Kill() error {
+	if err := m.c.checkLocal("Kill"); err != nil {
+		return err
+	}
+	p, err := m.signal(syscall.SIGKILL, "killed")
+	if err != nil || p == nil {
+		return err
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within 10s of SIGKILL", m.name, p.cmd.Process.Pid)
+	}
+}
+
+// Stop stops the member gracefully (SIGTERM) and waits for it to exit. If
+// ctx ends first, the member is killed. Stopping a stopped member is a no-op.
+func (m *Member) Stop(ctx context.Context) error {
+	if err := m.c.checkLocal("Stop"); err != nil {
+		return err
+	}
+	p, err := m.signal(syscall.SIGTERM, "stopped")
+	if err != nil || p == nil {
+		return err
+	}
+	p.cmd.Process.Signal(syscall.SIGCONT) // a paused member must run to handle SIGTERM
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+		return fmt.Errorf("etcdtest: member %s did not stop before %w; killed it", m.name, ctx.Err())
+	}
+}
+
+// Pause stops the member's process with SIGSTOP: it holds its ports and
+// connections but answers nothing, like a machine that froze.
+func (m *Member) Pause() error {
+	if err := m.c.checkLocal("Pause"); err != nil {
+		return err
+	}
+	p, err := m.signal(syscall.SIGSTOP, "paused")
+	if err == nil && p == nil {
+		return fmt.Errorf("etcdtest: cannot pause member %s: it is %s", m.name, m.State())
+	}
+	return err
+}
+
+// Resume continues a paused member with SIGCONT.
+func (m *Member) Resume() error {
+	if err := m.c.checkLocal("Resume"); err != nil {
+		return err
+	}
+	p, err := m.signal(syscall.SIGCONT, "running")
+	if err == nil && p == nil {
+		return fmt.Errorf("etcdtest: cannot resume member %s: it is %s", m.name, m.State())
+	}
+	return err
+}
+
+// Restart stops the member if it runs (gracefully), starts it again with the
+// same name, URLs and data, and returns when it serves linearizable reads
+// again — which needs a quorum of the cluster. ctx bounds the wait; without a
+// deadline, Config.StartTimeout does.
+func (m *Member) Restart(ctx context.Context) error {
+	if err := m.c.checkLocal("Restart"); err != nil {
+		return err
+	}
+	ctx, cancel := m.c.startContext(ctx)
+	defer cancel()
+	if m.Running() {
+		if err := m.Stop(ctx); err != nil {
+			return err
+		}
+	}
+	if err := m.start(); err != nil {
+		return err
+	}
+	if err := m.c.waitServing(ctx, m); err != nil {
+		return err
+	}
+	return nil
+}
+
+// exited returns the process's exit error if the current run has ended.
+func (m *Member) exited() (bool, error) {
+	m.mu.Lock()
+	p := m.proc
+	m.mu.Unlock()
+	if p == nil {
+		return false, nil
+	}
+	select {
+	case <-p.done:
+		return true, p.err
+	default:
+		return false, nil
+	}
+}

@@ -1,0 +1,227 @@
+package etcdtest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// peerProxy sits in front of one member's peer listener: the member
+// advertises the proxy's URL, so every byte of raft traffic to it (streams,
+// pipelined messages, snapshots, lease forwarding, version probes) passes
+// through here. That gives the cluster two things:
+//
+//   - Partitions. Each connection is attributed to the member that opened
+//     it (see connSender), and a cut link closes existing connections and
+//     refuses new ones, in both directions because every member has a proxy.
+//   - A fast boot. A booting member probes its peers' /members with a 1 s
+//     timeout (etcdserver isMemberBootstrapped) while those peers already
+//     listen but do not yet serve; with members started together that stalls
+//     boots by 1-2 s at random. The proxy answers a probe the peer does not
+//     answer at once with 503, which etcd treats as "not bootstrapped yet".
+type peerProxy struct {
+	c      *Cluster
+	to     int // index of the member behind this proxy
+	ln     net.Listener
+	target string // the member's real peer address
+
+	mu     sync.Mutex
+	conns  map[*proxyConn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type proxyConn struct {
+	client, backend net.Conn
+	from            int // sending member, -1 outsider, -2 not yet known
+}
+
+// probeGrace is how long a peer's answer to a bootstrap probe may take
+// before the proxy answers for it. A serving member answers in microseconds.
+const probeGrace = 50 * time.Millisecond
+
+func newPeerProxy(c *Cluster, to int, target string) (*peerProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &peerProxy{c: c, to: to, ln: ln, target: target, conns: map[*proxyConn]struct{}{}}
+	p.wg.Add(1)
+	go p.serve()
+	return p, nil
+}
+
+func (p *peerProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+func (p *peerProxy) serve() {
+	defer p.wg.Done()
+	for {
+		conn, err := p.ln.Accept()
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.handle(conn)
+		}()
+	}
+}
+
+func (p *peerProxy) handle(client net.Conn) {
+	pc := &proxyConn{client: client, from: -2}
+	if !p.c.linkAllowed(pc, p.to) {
+		client.Close()
+		return
+	}
+	// Read the first request line to spot bootstrap probes.
+	br := bufio.NewReader(client)
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := br.ReadSlice('\n')
+	client.SetReadDeadline(time.Time{})
+	if err != nil {
+		client.Close()
+		return
+	}
+	if isMembersProbe(line) && !p.c.booted.Load() {
+		// A member of a new cluster probing its peers: none of them can
+		// know it yet, so "not bootstrapped" is the true answer, now.
+		io.WriteString(client, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		client.Close()
+		return
+	}
+	backend, err := p.dialBackend()
+	if err != nil {
+		client.Close() // member down: fail fast, as a dead peer would
+		return
+	}
+	pc.backend = backend
+	if !p.track(pc) {
+		return
+	}
+	defer p.untrack(pc)
+	if _, err := backend.Write(line); err != nil {
+		return
+	}
+	if isProbe(line) {
+		// Forward the rest of the request, then give the member probeGrace to start answering.
+		go io.Copy(backend, br)
+		backend.SetReadDeadline(time.Now().Add(probeGrace))
+		buf := make([]byte, 32<<10)
+		n, err := backend.Read(buf)
+		if n == 0 {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				io.WriteString(client, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			}
+			return
+		}
+		backend.SetReadDeadline(time.Time{})
+		if _, err := client.Write(buf[:n]); err != nil {
+			return
+		}
+		io.Copy(client, backend)
+		return
+	}
+	go func() {
+		io.Copy(backend, br)
+		p.untrackConn(pc) // either side ending ends both
+	}()
+	io.Copy(client, backend)
+}
+
+// dialBackend connects to the member. While its process runs but does not
+// listen yet (it is booting), the dial is retried for a while instead of
+// failing: a refused peer stream makes etcd wait 100 ms before it tries
+// again, which would cost every boot and restart an election round.
+func (p *peerProxy) dialBackend() (net.Conn, error) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", p.target, time.Second)
+		if err == nil || time.Now().After(deadline) || p.c.members[p.to].pid() == 0 {
+			return conn, err
+		}
+		time.Sleep(2 * time.Millisecond) // the member is booting; bounded by deadline
+	}
+}
+
+func isMembersProbe(line []byte) bool { return bytes.HasPrefix(line, []byte("GET /members ")) }
+
+func isProbe(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("GET /members ")) || bytes.HasPrefix(line, []byte("GET /version "))
+}
+
+func (p *peerProxy) track(pc *proxyConn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		pc.client.Close()
+		pc.backend.Close()
+		return false
+	}
+	p.conns[pc] = struct{}{}
+	return true
+}
+
+func (p *peerProxy) untrack(pc *proxyConn) { p.untrackConn(pc) }
+
+func (p *peerProxy) untrackConn(pc *proxyConn) {
+	p.mu.Lock()
+	delete(p.conns, pc)
+	p.mu.Unlock()
+	pc.client.Close()
+	pc.backend.Close()
+}
+
+// cut closes every connection the cluster's link policy no longer allows.
+func (p *peerProxy) cut() {
+	p.mu.Lock()
+	var victims []*proxyConn
+	for pc := range p.conns {
+		if !p.c.linkAllowed(pc, p.to) {
+			victims = append(victims, pc)
+		}
+	}
+	p.mu.Unlock()
+	for _, pc := range victims {
+		pc.client.Close()
+		pc.backend.Close()
+	}
+}
+
+// dropAll closes every connection, e.g. when the member behind it dies.
+func (p *peerProxy) dropAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pc := range p.conns {
+		pc.client.Close()
+		pc.backend.Close()
+	}
+}
+
+func (p *peerProxy) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.ln.Close()
+	p.dropAll()
+	p.wg.Wait()
+}
+
+// remotePort returns the port a connection comes from.
+func remotePort(c net.Conn) int {
+	_, port, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(port)
+	return n
+}

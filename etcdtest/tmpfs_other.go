@@ -1,0 +1,5 @@
+//go:build !linux
+
+package etcdtest
+
+func isTmpfs(string) bool { return false }
