@@ -45,7 +45,7 @@ type Cluster struct {
 	faultMu sync.Mutex
 	groups  []int // partition group of each member; nil when fully connected
 
-	booted   atomic.Bool // every member has served once; see peerProxy
+	booted atomic.Bool // every member has served once; see peerProxy
 
 	stopOnce sync.Once
 	stopErr  error

@@ -23,7 +23,7 @@ type Member struct {
 	name       string
 	id         uint64
 	clientPort int
-	peerPort   int // the member's own peer listener; peers reach it through proxy
+	peerPort   int        // the member's own peer listener; peers reach it through proxy
 	proxy      *peerProxy // nil against an external cluster
 	peerURL    string
 	clientURL  string
