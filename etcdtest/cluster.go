@@ -45,7 +45,9 @@ type Cluster struct {
 	faultMu sync.Mutex
 	groups  []int // partition group of each member; nil when fully connected
 
-	booted atomic.Bool // every member has served once; see peerProxy
+	booted  atomic.Bool // every member has served once; see peerProxy
+	started atomic.Bool
+	pending string // set on a BeforeSuite handle: what to say if it is used too early
 
 	stopOnce sync.Once
 	stopErr  error
@@ -64,26 +66,37 @@ var errPortTaken = errors.New("address already in use")
 // When $ETCDTEST_ENDPOINTS is set, Start uses that existing cluster instead
 // (see the package doc).
 func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	c := &Cluster{}
+	if err := c.start(ctx, cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// start boots a cluster into c, which is empty (a BeforeSuite handle is
+// filled in place, so the handle users hold becomes the cluster).
+func (c *Cluster) start(ctx context.Context, cfg Config) error {
 	if eps := os.Getenv(EnvEndpoints); eps != "" {
-		return startExternal(ctx, cfg, eps)
+		return c.startExternal(ctx, cfg, eps)
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	bin, err := provision(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sweepLeftovers(cfg.DataDir)
 	sweepLeftovers(os.TempDir())
 	for attempt := 1; ; attempt++ {
-		c, err := boot(ctx, cfg, bin)
+		err := c.boot(ctx, cfg, bin)
 		if err == nil {
-			return c, nil
+			c.started.Store(true)
+			return nil
 		}
 		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			return nil, err
+			return err
 		}
 	}
 }
@@ -93,11 +106,12 @@ func (c *Cluster) startContext(ctx context.Context) (context.Context, context.Ca
 	return context.WithTimeout(ctx, c.cfg.StartTimeout)
 }
 
-func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *Cluster, err error) {
-	c := &Cluster{cfg: cfg, bin: bin, stopped: make(chan struct{})}
+func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err error) {
+	c.cfg, c.bin, c.stopped = cfg, bin, make(chan struct{})
 	defer func() {
 		if err != nil {
 			c.teardown(context.Background())
+			c.members, c.client, c.dir, c.owner, c.walDir, c.walLock, c.ports = nil, nil, "", nil, "", nil, nil
 		}
 	}()
 	ctx, cancel := c.startContext(ctx)
@@ -105,7 +119,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *Cluster, err erro
 
 	c.token = "etcdtest-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(8)
 	if c.dir, c.owner, err = makeClusterDir(cfg.DataDir); err != nil {
-		return nil, err
+		return err
 	}
 	if !cfg.Fsync && bin.version.atLeast(3, 5) && isTmpfs(cfg.DataDir) {
 		// etcd preallocates two 64 MB WAL segments per member with
@@ -113,11 +127,11 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *Cluster, err erro
 		// that takes tens of milliseconds to fill and to free. Without
 		// fsync a disk filesystem serves the WAL as fast, from page cache.
 		if c.walDir, c.walLock, err = makeClusterDir(os.TempDir()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if c.ports, err = reservePorts(2 * cfg.Size); err != nil {
-		return nil, err
+		return err
 	}
 	for i := 0; i < cfg.Size; i++ {
 		name := cfg.Name + strconv.Itoa(i+1)
@@ -130,7 +144,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *Cluster, err erro
 			state:      "new",
 		}
 		if m.proxy, err = newPeerProxy(c, i, "127.0.0.1:"+strconv.Itoa(m.peerPort)); err != nil {
-			return nil, fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)
+			return fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)
 		}
 		m.peerURL = m.proxy.URL()
 		m.clientURL = "http://127.0.0.1:" + strconv.Itoa(m.clientPort)
@@ -139,22 +153,22 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *Cluster, err erro
 	c.id = clusterID(c.members, c.token)
 	for _, m := range c.members {
 		if m.client, err = newClient([]string{m.ClientURL()}); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if c.client, err = newClient(c.Endpoints()); err != nil {
-		return nil, err
+	if c.client, err = newClient(c.endpoints()); err != nil {
+		return err
 	}
 	for _, m := range c.members {
 		if err := m.start(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := c.waitReady(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	c.booted.Store(true)
-	return c, nil
+	return nil
 }
 
 // args is member m's command line, adapted to the etcd version.
@@ -388,6 +402,9 @@ func (c *Cluster) memberByID(id uint64) *Member {
 // leadership transfer), closes the clients, heals faults and removes the
 // data. It is idempotent and safe to call concurrently.
 func (c *Cluster) Stop(ctx context.Context) error {
+	if !c.started.Load() && c.stopped == nil {
+		return nil // a BeforeSuite handle whose boot never happened or failed
+	}
 	c.stopOnce.Do(func() {
 		c.stopErr = c.teardown(ctx)
 		close(c.stopped)
@@ -456,10 +473,14 @@ func (c *Cluster) teardown(ctx context.Context) error {
 }
 
 // Members returns the members in order (node1 first).
-func (c *Cluster) Members() []*Member { return slices.Clone(c.members) }
+func (c *Cluster) Members() []*Member {
+	c.mustBeStarted()
+	return slices.Clone(c.members)
+}
 
 // Member returns member i, 0-based. It panics if i is out of range.
 func (c *Cluster) Member(i int) *Member {
+	c.mustBeStarted()
 	if i < 0 || i >= len(c.members) {
 		panic(fmt.Sprintf("etcdtest: Member(%d) of a %d-member cluster: use 0..%d", i, len(c.members), len(c.members)-1))
 	}
@@ -468,6 +489,11 @@ func (c *Cluster) Member(i int) *Member {
 
 // Endpoints returns the client URLs, one per member.
 func (c *Cluster) Endpoints() []string {
+	c.mustBeStarted()
+	return c.endpoints()
+}
+
+func (c *Cluster) endpoints() []string {
 	eps := make([]string, len(c.members))
 	for i, m := range c.members {
 		eps[i] = m.ClientURL()
@@ -480,10 +506,16 @@ func (c *Cluster) Addr(i int) string { return c.Member(i).ClientURL() }
 
 // Client returns a client of all members. It is shared and closed by Stop;
 // do not close it.
-func (c *Cluster) Client() *clientv3.Client { return c.client }
+func (c *Cluster) Client() *clientv3.Client {
+	c.mustBeStarted()
+	return c.client
+}
 
 // Key returns the key name read through the cluster's shared client.
-func (c *Cluster) Key(name string) Key { return Key{name: name, client: c.client, via: "cluster"} }
+func (c *Cluster) Key(name string) Key {
+	c.mustBeStarted()
+	return Key{name: name, client: c.client, via: "cluster"}
+}
 
 // Version returns the version of the etcd executable the members run ("v3.7.3").
 func (c *Cluster) Version() string { return c.bin.version.String() }
@@ -540,6 +572,7 @@ func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 
 // Reset deletes every key: cheap isolation between specs sharing a cluster.
 func (c *Cluster) Reset(ctx context.Context) error {
+	c.mustBeStarted()
 	if _, err := c.client.Delete(ctx, "\x00", clientv3.WithFromKey()); err != nil {
 		return fmt.Errorf("etcdtest: reset: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 // raft leader, any partition, each member's state, and the tail of each
 // member's log.
 func (c *Cluster) Diagnostics() string {
+	c.mustBeStarted()
 	var b strings.Builder
 	if c.ext != nil {
 		fmt.Fprintf(&b, "etcdtest: external cluster %x, key prefix %q\n", c.id, c.ext.prefix)

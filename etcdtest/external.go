@@ -33,13 +33,14 @@ func (c *Cluster) Prefix() string {
 func (c *Cluster) External() bool { return c.ext != nil }
 
 func (c *Cluster) checkLocal(op string) error {
+	c.mustBeStarted()
 	if c.ext != nil {
 		return fmt.Errorf("%s: %w", op, ErrExternal)
 	}
 	return nil
 }
 
-func startExternal(ctx context.Context, cfg Config, endpoints string) (*Cluster, error) {
+func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints string) error {
 	var eps []string
 	for _, e := range strings.Split(endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
@@ -47,14 +48,15 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (*Cluster,
 		}
 	}
 	if len(eps) == 0 {
-		return nil, fmt.Errorf("etcdtest: $%s=%q names no endpoint: set it to comma-separated client URLs, or unset it to boot a cluster", EnvEndpoints, endpoints)
+		return fmt.Errorf("etcdtest: $%s=%q names no endpoint: set it to comma-separated client URLs, or unset it to boot a cluster", EnvEndpoints, endpoints)
 	}
 	host, _ := os.Hostname()
-	c := &Cluster{cfg: cfg, stopped: make(chan struct{})}
+	c.cfg, c.stopped = cfg, make(chan struct{})
 	c.ext = &external{prefix: fmt.Sprintf("etcdtest/%s-%d-%s/", host, os.Getpid(), randomHex(4))}
-	fail := func(err error) (*Cluster, error) {
+	fail := func(err error) error {
 		c.ext.closeAll()
-		return nil, err
+		c.ext, c.members, c.client = nil, nil, nil
+		return err
 	}
 	raw, err := newClient(eps)
 	if err != nil {
@@ -85,7 +87,8 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (*Cluster,
 		}
 		c.members = append(c.members, m)
 	}
-	return c, nil
+	c.started.Store(true)
+	return nil
 }
 
 // namespaced returns a client that sees only keys under the prefix. It
@@ -114,3 +117,5 @@ func (e *external) stop(ctx context.Context) error {
 	}
 	return nil
 }
+
+func hasEndpoints() bool { return os.Getenv(EnvEndpoints) != "" }

@@ -118,9 +118,6 @@ func isDone(ch chan struct{}) bool {
 
 // start launches the member's process. The caller holds no lock.
 func (m *Member) start() error {
-	if err := m.c.checkLocal("start a member"); err != nil {
-		return err
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.proc != nil && !isDone(m.proc.done) {
@@ -269,3 +266,6 @@ func (m *Member) exited() (bool, error) {
 		return false, nil
 	}
 }
+
+// Pid returns the process ID of the member's current run, or 0 when it is not running.
+func (m *Member) Pid() int { return m.pid() }

@@ -1,0 +1,18 @@
+package etcdtest_test
+
+import (
+	"bytes"
+	"strconv"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func containsBytes(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }
