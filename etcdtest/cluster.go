@@ -171,37 +171,6 @@ func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err err
 	return nil
 }
 
-// args is member m's command line, adapted to the etcd version.
-func (c *Cluster) args(m *Member) []string {
-	var initial []string
-	for _, o := range c.members {
-		initial = append(initial, o.name+"="+o.PeerURL())
-	}
-	cfg := c.cfg
-	a := []string{
-		"--name=" + m.name,
-		"--data-dir=" + m.dataDir,
-		"--listen-client-urls=" + m.ClientURL(),
-		"--advertise-client-urls=" + m.ClientURL(),
-		"--listen-peer-urls=http://127.0.0.1:" + strconv.Itoa(m.peerPort),
-		"--initial-advertise-peer-urls=" + m.PeerURL(),
-		"--initial-cluster=" + strings.Join(initial, ","),
-		"--initial-cluster-token=" + c.token,
-		"--initial-cluster-state=new",
-		"--heartbeat-interval=" + strconv.FormatInt(cfg.HeartbeatInterval.Milliseconds(), 10),
-		"--election-timeout=" + strconv.FormatInt(cfg.ElectionTimeout.Milliseconds(), 10),
-		"--logger=zap",
-		"--log-outputs=stderr",
-	}
-	if c.walDir != "" {
-		a = append(a, "--wal-dir="+filepath.Join(c.walDir, m.name))
-	}
-	if !cfg.Fsync && c.bin.version.atLeast(3, 5) {
-		a = append(a, "--unsafe-no-fsync")
-	}
-	return append(a, cfg.ExtraFlags...)
-}
-
 // newClient returns a client that never logs to the test process's output
 // and reconnects within milliseconds after a member comes back.
 func newClient(endpoints []string) (*clientv3.Client, error) {
