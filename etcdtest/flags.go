@@ -36,4 +36,3 @@ func (c *Cluster) args(m *Member) []string {
 	}
 	return append(a, cfg.ExtraFlags...)
 }
-
