@@ -128,7 +128,11 @@ func (n *Node) join(ctx context.Context) error {
 	}
 	if lease == 0 {
 		sent := time.Now()
-		resp, err := n.client.Grant(ctx, int64(n.ttl/time.Second))
+		var resp *clientv3.LeaseGrantResponse
+		err := attempt(ctx, func(ctx context.Context) (err error) {
+			resp, err = n.client.Grant(ctx, int64(n.ttl/time.Second))
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("locker: grant lease for %s: %w", n.key, err)
 		}
@@ -140,15 +144,19 @@ func (n *Node) join(ctx context.Context) error {
 		n.nextKeepAlive = sent.Add(n.granted / 3)
 		n.mu.Unlock()
 	}
-	for attempt := 0; ; attempt++ {
+	for try := 0; ; try++ {
 		n.mu.Lock()
 		value := n.value
 		n.mu.Unlock()
-		resp, err := n.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", 0)).
-			Then(clientv3.OpPut(n.key, value, clientv3.WithLease(lease))).
-			Else(clientv3.OpGet(n.key)).
-			Commit()
+		var resp *clientv3.TxnResponse
+		err := attempt(ctx, func(ctx context.Context) (err error) {
+			resp, err = n.client.Txn(ctx).
+				If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", 0)).
+				Then(clientv3.OpPut(n.key, value, clientv3.WithLease(lease))).
+				Else(clientv3.OpGet(n.key)).
+				Commit()
+			return err
+		})
 		if err != nil {
 			if isLeaseNotFound(err) {
 				n.mu.Lock()
@@ -182,14 +190,17 @@ func (n *Node) join(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("locker: create %s: %w", n.key, err)
 		}
-		if alive || attempt >= 3 {
+		if alive || try >= 3 {
 			return fmt.Errorf("%w: ID %q on %s (key held by lease %x)", ErrDuplicateID, n.id, n.path, kv.Lease)
 		}
 		// A stale key under a dead lease or none: remove it, unless it changed.
-		_, err = n.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(n.key), "=", kv.ModRevision)).
-			Then(clientv3.OpDelete(n.key)).
-			Commit()
+		err = attempt(ctx, func(ctx context.Context) error {
+			_, err := n.client.Txn(ctx).
+				If(clientv3.Compare(clientv3.ModRevision(n.key), "=", kv.ModRevision)).
+				Then(clientv3.OpDelete(n.key)).
+				Commit()
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("locker: remove stale %s: %w", n.key, err)
 		}
@@ -211,10 +222,14 @@ func (n *Node) update(ctx context.Context, rev int64, value string) (bool, error
 	n.mu.Lock()
 	lease := n.lease
 	n.mu.Unlock()
-	resp, err := n.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", rev)).
-		Then(clientv3.OpPut(n.key, value, clientv3.WithLease(lease))).
-		Commit()
+	var resp *clientv3.TxnResponse
+	err := attempt(ctx, func(ctx context.Context) (err error) {
+		resp, err = n.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", rev)).
+			Then(clientv3.OpPut(n.key, value, clientv3.WithLease(lease))).
+			Commit()
+		return err
+	})
 	if isLeaseNotFound(err) {
 		return false, nil
 	}
@@ -234,11 +249,14 @@ func (n *Node) resign(ctx context.Context) error {
 	n.evaluateLocked()
 	n.mu.Unlock()
 	if rev != 0 {
-		_, err := n.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", rev)).
-			Then(clientv3.OpDelete(n.key),
-				clientv3.OpPut(n.marker, strconv.FormatInt(rev, 10), clientv3.WithLease(lease))).
-			Commit()
+		err := attempt(ctx, func(ctx context.Context) error {
+			_, err := n.client.Txn(ctx).
+				If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", rev)).
+				Then(clientv3.OpDelete(n.key),
+					clientv3.OpPut(n.marker, strconv.FormatInt(rev, 10), clientv3.WithLease(lease))).
+				Commit()
+			return err
+		})
 		if err != nil && !isLeaseNotFound(err) { // no lease: the key went with it
 			return fmt.Errorf("locker: resign %s: %w", n.key, err)
 		}
@@ -266,7 +284,11 @@ func (n *Node) leave(ctx context.Context) error {
 	if lease == 0 {
 		return nil
 	}
-	if _, err := n.client.Revoke(ctx, lease); err != nil && !isLeaseNotFound(err) {
+	err := attempt(ctx, func(ctx context.Context) error {
+		_, err := n.client.Revoke(ctx, lease)
+		return err
+	})
+	if err != nil && !isLeaseNotFound(err) {
 		return fmt.Errorf("locker: revoke lease %x of %s: %w", lease, n.key, err)
 	}
 	n.mu.Lock()
@@ -291,7 +313,11 @@ func (n *Node) leaseAlive(ctx context.Context, lease clientv3.LeaseID) (bool, er
 	if lease == 0 {
 		return false, nil
 	}
-	resp, err := n.client.TimeToLive(ctx, lease)
+	var resp *clientv3.LeaseTimeToLiveResponse
+	err := attempt(ctx, func(ctx context.Context) (err error) {
+		resp, err = n.client.TimeToLive(ctx, lease)
+		return err
+	})
 	if isLeaseNotFound(err) {
 		return false, nil
 	}
@@ -306,4 +332,24 @@ func (n *Node) leaseAlive(ctx context.Context, lease clientv3.LeaseID) (bool, er
 // depend on directly.
 func isLeaseNotFound(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "requested lease not found")
+}
+
+// attemptTimeout bounds one try of a request. A request the client sent to a
+// frozen member (it keeps its connections but answers nothing) is sent again,
+// and the client's balancer sends the next try to another member, instead of
+// spending the caller's whole deadline on the first. Every request retried
+// here is safe to repeat: they are guarded by revisions, or (Grant) leave at
+// worst an unused lease that expires.
+const attemptTimeout = time.Second
+
+func attempt(ctx context.Context, op func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := op(actx)
+		timedOut := actx.Err() != nil
+		cancel()
+		if err == nil || !timedOut || ctx.Err() != nil {
+			return err
+		}
+	}
 }
