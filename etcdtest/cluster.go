@@ -389,6 +389,9 @@ func (c *Cluster) teardown(ctx context.Context) error {
 		return c.ext.stop(ctx)
 	}
 	var errs []error
+	c.faultMu.Lock()
+	c.groups = nil // faults heal with the cluster
+	c.faultMu.Unlock()
 	for _, m := range c.members {
 		m.signal(syscall.SIGKILL, "stopped")
 	}
