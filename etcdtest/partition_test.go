@@ -123,4 +123,3 @@ var _ = Describe("Partitions", func() {
 		Expect(c.Diagnostics()).NotTo(ContainSubstring("partitioned"))
 	})
 })
-
