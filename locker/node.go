@@ -198,7 +198,7 @@ func (n *Node) Path() string { return n.path }
 func (n *Node) Key() string { return n.key }
 
 // Write joins the election with value, or changes this node's value. If this
-// node is elected (or first in line), it resigns first: a new election is held
+// node is elected (or may be first in line), it resigns first: a new election is held
 // and the value applies to this node's new place at the end of the line. A
 // node that is not first in line keeps its place.
 //
@@ -216,24 +216,21 @@ func (n *Node) Write(ctx context.Context, value string) error {
 	n.value = value
 	n.joined = true
 	rev := n.myRev
-	first := rev != 0 && (n.elected || n.isFirstLocked())
-	if rev != 0 && !first {
+	// Update in place only while a key that etcd orders before this one
+	// exists: checked in the same transaction, so that a node first in line
+	// never changes its value without a new election.
+	ahead, inPlace := n.aheadLocked()
+	inPlace = inPlace && !n.elected
+	if inPlace {
 		n.updating = true
 	}
 	n.mu.Unlock()
 	defer n.kick(n.kickSession)
 
-	if rev != 0 && first {
-		if err := n.resign(ctx); err != nil {
-			return err
-		}
-	} else if rev != 0 {
-		ok, err := n.update(ctx, rev, value)
+	if inPlace {
+		ok, err := n.update(ctx, rev, value, &ahead)
 		n.mu.Lock()
 		n.updating = false
-		if err == nil && !ok && n.myRev == rev {
-			n.lostLocked("key deleted by another client")
-		}
 		n.evaluateLocked()
 		n.mu.Unlock()
 		if err != nil {
@@ -242,6 +239,11 @@ func (n *Node) Write(ctx context.Context, value string) error {
 		if ok {
 			return nil
 		}
+	}
+	// First in line, or the line changed: resign (if the key is still
+	// there) and rejoin at the end with the new value.
+	if err := n.resign(ctx); err != nil {
+		return err
 	}
 	return n.join(ctx)
 }

@@ -180,7 +180,7 @@ func (n *Node) join(ctx context.Context) error {
 			// Ours: an earlier attempt succeeded but its answer was lost.
 			rev = kv.CreateRevision
 			if string(kv.Value) != value {
-				if _, err := n.update(ctx, rev, value); err != nil {
+				if _, err := n.update(ctx, rev, value, nil); err != nil {
 					return fmt.Errorf("locker: create %s: %w", n.key, err)
 				}
 			}
@@ -217,15 +217,20 @@ func (n *Node) join(ctx context.Context) error {
 }
 
 // update sets the value of this node's key in place, keeping its place in
-// line. It reports false when the key is gone. opMu is held.
-func (n *Node) update(ctx context.Context, rev int64, value string) (bool, error) {
+// line. It reports false when the key is gone, or the key ahead of it (if
+// given) is. opMu is held.
+func (n *Node) update(ctx context.Context, rev int64, value string, ahead *entry) (bool, error) {
 	n.mu.Lock()
 	lease := n.lease
 	n.mu.Unlock()
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(n.key), "=", rev)}
+	if ahead != nil {
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(n.prefix+ahead.id), "=", ahead.createRev))
+	}
 	var resp *clientv3.TxnResponse
 	err := attempt(ctx, func(ctx context.Context) (err error) {
 		resp, err = n.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", rev)).
+			If(cmps...).
 			Then(clientv3.OpPut(n.key, value, clientv3.WithLease(lease))).
 			Commit()
 		return err

@@ -194,10 +194,20 @@ func (n *Node) leaderLocked() (Leader, bool) {
 	return Leader{ID: e.id, Value: e.value, Revision: e.createRev}, true
 }
 
-// isFirstLocked: this node's key is first in line.
-func (n *Node) isFirstLocked() bool {
-	e, ok := n.firstLocked()
-	return ok && n.myRev != 0 && e.id == n.id && e.createRev == n.myRev
+// aheadLocked returns the key right before this node's in line, if this
+// node has a key and its view shows one before it.
+func (n *Node) aheadLocked() (entry, bool) {
+	var ahead entry
+	found := false
+	if n.myRev == 0 {
+		return ahead, false
+	}
+	for _, e := range n.view {
+		if e.createRev < n.myRev && (!found || e.createRev > ahead.createRev) {
+			ahead, found = e, true
+		}
+	}
+	return ahead, found
 }
 
 func viewOf(prefix string, resp *clientv3.GetResponse) map[string]entry {
