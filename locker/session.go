@@ -329,7 +329,7 @@ func (n *Node) leaseAlive(ctx context.Context, lease clientv3.LeaseID) (bool, er
 	if err != nil {
 		return false, err
 	}
-	return resp.TTL > 0, nil
+	return resp.TTL >= 0, nil // -1: gone; 0: less than a second left
 }
 
 // isLeaseNotFound matches rpctypes.ErrLeaseNotFound by its text: that
