@@ -1,0 +1,55 @@
+// Package basic_test is the smallest etcdtest suite: one 3-member etcd
+// cluster per Ginkgo process, a value written through one member and read
+// through another. Copy it into your module and run it with
+//
+//	go tool ginkgo -p ./...
+package basic_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+)
+
+func TestBasic(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "basic")
+}
+
+// cluster boots before the first spec and stops after the last one, also
+// when the suite fails or is interrupted. It takes the suite's BeforeSuite.
+var cluster = etcdtest.BeforeSuite(etcdtest.Config{})
+
+// Specs share the cluster: start each from an empty keyspace.
+var _ = BeforeEach(func(ctx SpecContext) {
+	Expect(cluster.Reset(ctx)).To(Succeed())
+})
+
+var _ = Describe("A 3-member etcd cluster", func() {
+	It("reads through member 1 the value written through member 0", func(ctx SpecContext) {
+		Expect(cluster.Member(0).Key("/test").Put(ctx, "hello world")).To(Succeed())
+
+		value, found, err := cluster.Member(1).Key("/test").Get(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(found).To(BeTrue())
+		Expect(value).To(Equal("hello world"))
+	})
+
+	It("keeps serving while a member is down", func(ctx SpecContext) {
+		Expect(cluster.Member(2).Kill()).To(Succeed())
+		DeferCleanup(cluster.Member(2).Restart) // specs share the cluster: leave it whole
+
+		// A write racing the kill may go to the dying leader, and etcd takes
+		// seconds to say so: retry with short attempts.
+		Eventually(func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			return cluster.Member(0).Key("/test").Put(ctx, "still here")
+		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
+	})
+})
