@@ -41,9 +41,11 @@ type Cluster struct {
 	members []*Member
 	client  *clientv3.Client
 	ext     *external // non-nil against an external cluster
+	sec     *security // TLS material and credentials; see tls.go
 
 	faultMu sync.Mutex
 	groups  []int // partition group of each member; nil when fully connected
+	links   []*ClientLink
 
 	booted  atomic.Bool // every member has served once; see peerProxy
 	started atomic.Bool
@@ -130,6 +132,9 @@ func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err err
 			return err
 		}
 	}
+	if c.sec, err = newClusterSecurity(c.dir, cfg); err != nil {
+		return err
+	}
 	if c.ports, err = reservePorts(2 * cfg.Size); err != nil {
 		return err
 	}
@@ -147,16 +152,16 @@ func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err err
 			return fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)
 		}
 		m.peerURL = m.proxy.URL()
-		m.clientURL = "http://127.0.0.1:" + strconv.Itoa(m.clientPort)
+		m.clientURL = c.scheme() + "://127.0.0.1:" + strconv.Itoa(m.clientPort)
 		c.members = append(c.members, m)
 	}
 	c.id = clusterID(c.members, c.token)
 	for _, m := range c.members {
-		if m.client, err = newClient([]string{m.ClientURL()}); err != nil {
+		if m.client, err = newClient([]string{m.ClientURL()}, c.clientOptions()...); err != nil {
 			return err
 		}
 	}
-	if c.client, err = newClient(c.endpoints()); err != nil {
+	if c.client, err = newClient(c.endpoints(), c.clientOptions()...); err != nil {
 		return err
 	}
 	for _, m := range c.members {
@@ -167,14 +172,18 @@ func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err err
 	if err := c.waitReady(ctx); err != nil {
 		return err
 	}
+	if err := c.enableAuth(ctx); err != nil {
+		return err
+	}
 	c.booted.Store(true)
 	return nil
 }
 
 // newClient returns a client that never logs to the test process's output
 // and reconnects within milliseconds after a member comes back.
-func newClient(endpoints []string) (*clientv3.Client, error) {
-	c, err := clientv3.New(clientv3.Config{
+// opts adjust the configuration (TLS, credentials: see Cluster.clientOptions).
+func newClient(endpoints []string, opts ...func(*clientv3.Config)) (*clientv3.Client, error) {
+	cfg := clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: 2 * time.Second,
 		Logger:      zap.NewNop(),
@@ -182,7 +191,11 @@ func newClient(endpoints []string) (*clientv3.Client, error) {
 			Backoff:           backoff.Config{BaseDelay: 5 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
 			MinConnectTimeout: time.Second,
 		})},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := clientv3.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: create a client for %v: %w", endpoints, err)
 	}
@@ -391,7 +404,12 @@ func (c *Cluster) teardown(ctx context.Context) error {
 	var errs []error
 	c.faultMu.Lock()
 	c.groups = nil // faults heal with the cluster
+	links := c.links
+	c.links = nil
 	c.faultMu.Unlock()
+	for _, l := range links {
+		l.Close()
+	}
 	for _, m := range c.members {
 		m.signal(syscall.SIGKILL, "stopped")
 	}
