@@ -56,6 +56,10 @@ type Cluster struct {
 	stopped  chan struct{}
 }
 
+// testHookPortsReserved lets a test take a reserved port the way an
+// outsider would, between reservation and use.
+var testHookPortsReserved func(ports []int)
+
 // errPortTaken marks a boot that failed because an outsider took a reserved port.
 var errPortTaken = errors.New("address already in use")
 
@@ -137,6 +141,9 @@ func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err err
 	}
 	if c.ports, err = reservePorts(2 * cfg.Size); err != nil {
 		return err
+	}
+	if testHookPortsReserved != nil {
+		testHookPortsReserved(c.ports.ports)
 	}
 	for i := 0; i < cfg.Size; i++ {
 		name := cfg.Name + strconv.Itoa(i+1)

@@ -56,7 +56,7 @@ func newPeerProxy(c *Cluster, to int, target string) (*peerProxy, error) {
 	return p, nil
 }
 
-func (p *peerProxy) URL() string { return "http://" + p.ln.Addr().String() }
+func (p *peerProxy) URL() string { return p.c.scheme() + "://" + p.ln.Addr().String() }
 
 func (p *peerProxy) serve() {
 	defer p.wg.Done()
@@ -82,10 +82,18 @@ func (p *peerProxy) handle(client net.Conn) {
 		client.Close()
 		return
 	}
-	// Read the first request line to spot bootstrap probes.
+	// With TLS the proxy terminates it, to read the HTTP inside (tls.go).
+	client = p.c.peerServerConn(client)
+	pc.client = client
+	// Read the first request line to spot bootstrap probes. TLS traffic
+	// (a handshake record, not an HTTP method) passes untouched.
 	br := bufio.NewReader(client)
 	client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	line, err := br.ReadSlice('\n')
+	first, err := br.Peek(1)
+	var line []byte
+	if err == nil && first[0] >= 'A' && first[0] <= 'Z' {
+		line, err = br.ReadSlice('\n')
+	}
 	client.SetReadDeadline(time.Time{})
 	if err != nil {
 		client.Close()
@@ -147,7 +155,7 @@ func (p *peerProxy) dialBackend() (net.Conn, error) {
 	for {
 		conn, err := net.DialTimeout("tcp", p.target, time.Second)
 		if err == nil || time.Now().After(deadline) || p.c.members[p.to].pid() == 0 {
-			return conn, err
+			return p.c.peerBackendConn(conn), err
 		}
 		time.Sleep(2 * time.Millisecond) // the member is booting; bounded by deadline
 	}
