@@ -61,14 +61,14 @@ var _ = Describe("Three nodes competing on one path", func() {
 	})
 
 	It("tells the leader when it loses the lock", func(ctx SpecContext) {
-		lost := make(chan struct{})
+		lost := make(chan string, 10) // one per election of a
 		a.OnSelect(func(leading context.Context, value string) {
-			go func() { <-leading.Done(); close(lost) }()
+			go func() { <-leading.Done(); lost <- value }()
 		})
 		Eventually(elected).Should(Equal([]string{"a"}))
 
 		Expect(a.Write(ctx, "a new value")).To(Succeed()) // the leader writes: a new election
-		Eventually(lost).Should(BeClosed())
+		Eventually(lost).Should(Receive(Equal("value of a")))
 		Eventually(elected).Should(Equal([]string{"b"}))
 	})
 
