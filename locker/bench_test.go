@@ -8,6 +8,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
@@ -28,7 +29,7 @@ func benchNodes(b *testing.B, c *etcdtest.Cluster, path string, n int, ttl time.
 	b.Helper()
 	var nodes []*benchNode
 	for i := range n {
-		client, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second})
+		client, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 		if err != nil {
 			b.Fatal(err)
 		}

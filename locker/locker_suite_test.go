@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
@@ -54,7 +55,7 @@ func newClient(endpoints ...string) *clientv3.Client {
 	if len(endpoints) == 0 {
 		endpoints = cluster.Endpoints()
 	}
-	c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second})
+	c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(c.Close)
 	return c

@@ -312,7 +312,7 @@ var _ = Describe("The fencing token", func() {
 		l = next(l, alive)
 		Expect(l.Close()).To(Succeed())
 		alive = others(alive, l)
-		l = next(l, alive)
+		next(l, alive)
 
 		mu.Lock()
 		defer mu.Unlock()
