@@ -2,27 +2,71 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/namespace"
 )
+
+// Environment variables that configure the use of an existing cluster
+// ($ETCDTEST_ENDPOINTS). They are read by Start when it runs.
+const (
+	// EnvCACert names a PEM file of the CA that signed the cluster's
+	// server certificates (etcdctl --cacert). Unset with https endpoints
+	// means the system's roots.
+	EnvCACert = "ETCDTEST_CACERT"
+	// EnvCert names the PEM client certificate (etcdctl --cert), for
+	// clusters that require one; EnvKey names its private key.
+	EnvCert = "ETCDTEST_CERT"
+	// EnvKey names the PEM private key of EnvCert (etcdctl --key).
+	EnvKey = "ETCDTEST_KEY"
+	// EnvUser is the user name to log in with when the cluster has auth on.
+	EnvUser = "ETCDTEST_USER"
+	// EnvPassword is EnvUser's password.
+	EnvPassword = "ETCDTEST_PASSWORD"
+	// EnvPrefix is the key prefix under which every process makes its own
+	// prefix; "" means "etcdtest/". Set it to a part of the key space your
+	// user may write (with auth and role-based permissions).
+	EnvPrefix = "ETCDTEST_PREFIX"
+)
+
+// DefaultPrefix is the key prefix under which each process works against an
+// external cluster when $ETCDTEST_PREFIX is unset.
+const DefaultPrefix = "etcdtest/"
+
+// liveTTL is the lease TTL, in seconds, of the key that marks a process's
+// prefix as in use; a prefix whose owner died is swept by the next Start
+// once it expired.
+const liveTTL = 60
 
 // external is the state of a Cluster that uses an existing etcd cluster
 // named by $ETCDTEST_ENDPOINTS. Each Cluster works under its own key
 // prefix through namespaced clients, so suites running at once never see
 // each other's keys and never touch the cluster's root.
 type external struct {
-	prefix string
-	raw    []*clientv3.Client // un-namespaced clients, to clean the prefix up
+	base   string // $ETCDTEST_PREFIX
+	run    string // this Cluster's name under base
+	prefix string // base + run + "/": where its keys live
+	raw    []*clientv3.Client
+	lease  clientv3.LeaseID
+	cancel context.CancelFunc // ends the lease's keep-alive
 }
 
 // Prefix returns the key prefix every client of this cluster works under:
 // "" for a cluster the toolkit booted, "etcdtest/<host>-<pid>-<random>/"
-// against an external cluster.
+// against an external cluster. Keys your code writes through Client,
+// Member.Client or Key land under it; etcd itself shows them with it.
 func (c *Cluster) Prefix() string {
+	c.mustBeStarted()
 	if c.ext == nil {
 		return ""
 	}
@@ -30,7 +74,10 @@ func (c *Cluster) Prefix() string {
 }
 
 // External reports whether the cluster is an existing one ($ETCDTEST_ENDPOINTS).
-func (c *Cluster) External() bool { return c.ext != nil }
+func (c *Cluster) External() bool {
+	c.mustBeStarted()
+	return c.ext != nil
+}
 
 func (c *Cluster) checkLocal(op string) error {
 	c.mustBeStarted()
@@ -40,7 +87,55 @@ func (c *Cluster) checkLocal(op string) error {
 	return nil
 }
 
-func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints string) error {
+// externalSecurity reads the TLS and credential settings from the
+// environment. It returns nil when there are none.
+func externalSecurity(eps []string) (*security, error) {
+	s := &security{
+		caFile:   os.Getenv(EnvCACert),
+		certFile: os.Getenv(EnvCert),
+		keyFile:  os.Getenv(EnvKey),
+		user:     os.Getenv(EnvUser),
+		password: os.Getenv(EnvPassword),
+	}
+	s.authOn = s.user != ""
+	if s.user == "" && s.password != "" {
+		return nil, fmt.Errorf("etcdtest: $%s is set but $%s is not: set both to log in, or neither", EnvPassword, EnvUser)
+	}
+	if (s.certFile == "") != (s.keyFile == "") {
+		return nil, fmt.Errorf("etcdtest: $%s and $%s go together (a client certificate and its key); set both or neither", EnvCert, EnvKey)
+	}
+	https := false
+	for _, e := range eps {
+		https = https || strings.HasPrefix(e, "https://") || strings.HasPrefix(e, "unixs://")
+	}
+	if !https && s.caFile == "" && s.certFile == "" {
+		if !s.authOn {
+			return nil, nil
+		}
+		return s, nil
+	}
+	s.client = &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.caFile != "" {
+		pem, err := os.ReadFile(s.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcdtest: read the CA of $%s: %w", EnvCACert, err)
+		}
+		s.client.RootCAs = x509.NewCertPool()
+		if !s.client.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("etcdtest: $%s=%s holds no PEM certificate", EnvCACert, s.caFile)
+		}
+	}
+	if s.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcdtest: load the client certificate of $%s and $%s: %w", EnvCert, EnvKey, err)
+		}
+		s.client.Certificates = []tls.Certificate{cert}
+	}
+	return s, nil
+}
+
+func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints string) (err error) {
 	var eps []string
 	for _, e := range strings.Split(endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
@@ -50,44 +145,142 @@ func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints strin
 	if len(eps) == 0 {
 		return fmt.Errorf("etcdtest: $%s=%q names no endpoint: set it to comma-separated client URLs, or unset it to boot a cluster", EnvEndpoints, endpoints)
 	}
+	base := os.Getenv(EnvPrefix)
+	if base == "" {
+		base = DefaultPrefix
+	}
 	host, _ := os.Hostname()
+	run := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
 	c.cfg, c.stopped = cfg, make(chan struct{})
-	c.ext = &external{prefix: fmt.Sprintf("etcdtest/%s-%d-%s/", host, os.Getpid(), randomHex(4))}
-	fail := func(err error) error {
-		c.ext.closeAll()
-		c.ext, c.members, c.client = nil, nil, nil
+	c.ext = &external{base: base, run: run, prefix: base + run + "/"}
+	defer func() {
+		if err != nil {
+			c.ext.closeAll()
+			c.ext, c.sec, c.members, c.client = nil, nil, nil, nil
+		}
+	}()
+	if c.sec, err = externalSecurity(eps); err != nil {
 		return err
 	}
-	raw, err := newClient(eps)
+	fix := fmt.Sprintf("check $%s (%s), the TLS settings ($%s, $%s, $%s) and credentials ($%s, $%s), or unset %s to boot a cluster",
+		EnvEndpoints, endpoints, EnvCACert, EnvCert, EnvKey, EnvUser, EnvPassword, EnvEndpoints)
+	wait := 10 * time.Second
+	if cfg.StartTimeout > 0 {
+		wait = cfg.StartTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	raw, err := newClient(eps, c.clientOptions()...)
 	if err != nil {
-		return fail(err)
+		return fmt.Errorf("%w; %s", err, fix)
 	}
 	c.ext.raw = append(c.ext.raw, raw)
-	c.client = c.ext.namespaced(raw)
-	ctx, cancel := context.WithTimeout(ctx, 10*1e9)
-	defer cancel()
 	list, err := raw.MemberList(ctx)
 	if err != nil {
-		return fail(fmt.Errorf("etcdtest: external cluster %v ($%s) does not answer: %w; check the URLs or unset %s", eps, EnvEndpoints, err, EnvEndpoints))
+		return fmt.Errorf("etcdtest: external cluster %v does not answer: %w; %s", eps, err, fix)
 	}
 	c.id = list.Header.ClusterId
+	if st, err := raw.Status(ctx, eps[0]); err == nil {
+		c.bin.version, _ = parseVersion(st.Version)
+	}
+	if err := c.ext.claim(ctx, raw); err != nil {
+		return fmt.Errorf("etcdtest: external cluster %v: claim the key prefix %q: %w; %s (with auth, the user needs read-write permission on %q)",
+			eps, c.ext.prefix, err, fix, base)
+	}
+	c.client = c.ext.namespaced(raw)
+
+	// etcd lists members by ID; by name reads like a booted cluster's.
+	sort.SliceStable(list.Members, func(i, j int) bool { return list.Members[i].Name < list.Members[j].Name })
+	c.members = make([]*Member, len(list.Members))
+	errs := make([]error, len(list.Members))
+	raws := make([]*clientv3.Client, len(list.Members))
+	var wg sync.WaitGroup
 	for i, pm := range list.Members {
-		m := &Member{c: c, index: i, name: pm.Name, id: pm.ID, state: "external", log: newLogBuffer(1024, nil, "")}
+		name := pm.Name
+		if name == "" {
+			name = strconv.FormatUint(pm.ID, 16) // a member that has not started yet
+		}
+		m := &Member{c: c, index: i, name: name, id: pm.ID, state: "external", log: newLogBuffer(1024, nil, "")}
+		c.members[i] = m
 		if len(pm.PeerURLs) > 0 {
 			m.peerURL = pm.PeerURLs[0]
 		}
-		if len(pm.ClientURLs) > 0 {
-			m.clientURL = pm.ClientURLs[0]
-			mraw, err := newClient(pm.ClientURLs)
-			if err != nil {
-				return fail(err)
-			}
-			c.ext.raw = append(c.ext.raw, mraw)
-			m.client = c.ext.namespaced(mraw)
+		if len(pm.ClientURLs) == 0 {
+			continue
 		}
-		c.members = append(c.members, m)
+		m.clientURL = pm.ClientURLs[0]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mraw, err := newClient(pm.ClientURLs, c.clientOptions()...)
+			if err != nil {
+				errs[i] = fmt.Errorf("etcdtest: external cluster: member %s (%v): %w; %s", name, pm.ClientURLs, err, fix)
+				return
+			}
+			raws[i], m.client = mraw, c.ext.namespaced(mraw)
+		}()
+	}
+	wg.Wait()
+	for _, r := range raws {
+		if r != nil {
+			c.ext.raw = append(c.ext.raw, r)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	c.started.Store(true)
+	return nil
+}
+
+// claim marks this process's prefix as in use (a key under a kept-alive
+// lease) and sweeps the prefixes of runs that died without Stop: every run
+// records itself under base+".runs/", and one whose ".live/" key is gone
+// (its lease expired) is abandoned.
+func (e *external) claim(ctx context.Context, raw *clientv3.Client) error {
+	lease, err := raw.Grant(ctx, liveTTL)
+	if err != nil {
+		return err
+	}
+	e.lease = lease.ID
+	kctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	ka, err := raw.KeepAlive(kctx, lease.ID)
+	if err != nil {
+		return err
+	}
+	go func() {
+		for range ka { // drain: the client keeps the lease alive while this runs
+		}
+	}()
+	// The live key comes first: a run with a .runs key always has a live
+	// one, unless it died.
+	if _, err := raw.Put(ctx, e.base+".live/"+e.run, "", clientv3.WithLease(lease.ID)); err != nil {
+		return err
+	}
+	if _, err := raw.Put(ctx, e.base+".runs/"+e.run, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	resp, err := raw.Txn(ctx).Then(
+		clientv3.OpGet(e.base+".runs/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+		clientv3.OpGet(e.base+".live/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+	).Commit()
+	if err != nil {
+		return nil // sweeping is best effort
+	}
+	live := map[string]bool{}
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+		live[strings.TrimPrefix(string(kv.Key), e.base+".live/")] = true
+	}
+	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
+		run := strings.TrimPrefix(string(kv.Key), e.base+".runs/")
+		if !live[run] && run != "" && !strings.Contains(run, "/") {
+			raw.Txn(ctx).Then(
+				clientv3.OpDelete(e.base+run+"/", clientv3.WithPrefix()),
+				clientv3.OpDelete(e.base+".runs/"+run),
+			).Commit()
+		}
+	}
 	return nil
 }
 
@@ -102,17 +295,30 @@ func (e *external) namespaced(raw *clientv3.Client) *clientv3.Client {
 }
 
 func (e *external) closeAll() {
+	if e.cancel != nil {
+		e.cancel()
+	}
 	for _, r := range e.raw {
 		r.Close()
 	}
 }
 
+// stop removes this process's keys (its prefix and its records) and
+// releases the connections.
 func (e *external) stop(ctx context.Context) error {
 	defer e.closeAll()
 	if len(e.raw) == 0 {
 		return nil
 	}
-	if _, err := e.raw[0].Delete(ctx, e.prefix, clientv3.WithPrefix()); err != nil {
+	raw := e.raw[0]
+	_, err := raw.Txn(ctx).Then(
+		clientv3.OpDelete(e.prefix, clientv3.WithPrefix()),
+		clientv3.OpDelete(e.base+".runs/"+e.run),
+	).Commit()
+	if e.lease != 0 {
+		raw.Revoke(ctx, e.lease)
+	}
+	if err != nil {
 		return fmt.Errorf("etcdtest: remove this suite's keys under %q from the external cluster: %w", e.prefix, err)
 	}
 	return nil
