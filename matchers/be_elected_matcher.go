@@ -1,0 +1,79 @@
+package matchers
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/onsi/gomega/types"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
+)
+
+// BeElected succeeds when the node believes it holds the lock right now
+// (locker.Node.Elected):
+//
+//	Eventually(node).Should(matchers.BeElected())
+//	Consistently(follower).ShouldNot(matchers.BeElected())
+//
+// The actual must be a *locker.Node. A closed node is never elected again, so
+// Eventually gives up at once on one.
+func BeElected() types.GomegaMatcher {
+	return &beElectedMatcher{}
+}
+
+type beElectedMatcher struct {
+	mu   sync.Mutex
+	last nodeView
+}
+
+func (m *beElectedMatcher) Match(actual any) (bool, error) {
+	n, err := asNode("BeElected", actual)
+	if err != nil {
+		return false, err
+	}
+	v := viewNode(n)
+	m.mu.Lock()
+	m.last = v
+	m.mu.Unlock()
+	return v.elected, nil
+}
+
+func (m *beElectedMatcher) FailureMessage(actual any) string {
+	v := m.view(actual)
+	why := "it is not"
+	if v.closed {
+		why = "it is closed"
+	}
+	return fmt.Sprintf("Expected %s to be elected, but %s.\n%s", v.name(), why, v.describe())
+}
+
+func (m *beElectedMatcher) NegatedFailureMessage(actual any) string {
+	v := m.view(actual)
+	return fmt.Sprintf("Expected %s not to be elected, but it is.\n%s", v.name(), v.describe())
+}
+
+// MatchMayChangeInTheFuture is false for a closed node, and for an actual
+// that is not a node at all.
+func (m *beElectedMatcher) MatchMayChangeInTheFuture(actual any) bool {
+	return nodeMayChange(actual)
+}
+
+// view is what the last Match saw, or the node's view now if Match was not
+// called with this actual.
+func (m *beElectedMatcher) view(actual any) nodeView {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return lastOrNow(m.last, actual)
+}
+
+func lastOrNow(last nodeView, actual any) nodeView {
+	if n, ok := actual.(*locker.Node); ok && n != nil && last.node != n {
+		return viewNode(n)
+	}
+	return last
+}
+
+func nodeMayChange(actual any) bool {
+	n, ok := actual.(*locker.Node)
+	return ok && n != nil && !n.Closed()
+}

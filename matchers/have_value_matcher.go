@@ -1,0 +1,148 @@
+package matchers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/onsi/gomega/types"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+)
+
+// HaveValue succeeds when the value matches expected, a value or a Gomega
+// matcher:
+//
+//	Eventually(cluster.Member(1).Key("/test")).Should(matchers.HaveValue("hello world"))
+//	Eventually(follower).Should(matchers.HaveValue(HavePrefix("10.0.0.")))
+//
+// The actual is either
+//   - an etcdtest.Key (or *etcdtest.Key): its current value, read on every
+//     poll with a linearizable read through the key's client. A key that
+//     does not exist, or a read that fails, is no match; the failure message
+//     says which (see BeMissing for a key that must not exist); or
+//   - a *locker.Node: the elected value as the node sees it
+//     (locker.Node.Leader). A node that sees no leader has no value to match.
+//
+// Gomega has a HaveValue of its own: import this package qualified.
+func HaveValue(expected any) types.GomegaMatcher {
+	return &haveValueMatcher{expected: expect(expected)}
+}
+
+type haveValueMatcher struct {
+	expected expectation
+
+	mu sync.Mutex
+	// what the last Match saw: a node's view, or a key's read
+	isNode bool
+	node   nodeView
+	key    keyRead
+}
+
+func (m *haveValueMatcher) Match(actual any) (bool, error) {
+	if k, ok := asKey(actual); ok {
+		r := readKey(k)
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.isNode, m.key = false, r
+		if r.err != nil || !r.found {
+			return false, nil
+		}
+		return m.expected.matcher.Match(r.value)
+	}
+	n, err := asNode("HaveValue", actual)
+	if err != nil {
+		return false, fmt.Errorf("HaveValue matcher expects an etcdtest.Key or a *locker.Node. Got:\n%s", formatActual(actual))
+	}
+	v := viewNode(n)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.isNode, m.node = true, v
+	if !v.hasLeader {
+		return false, nil
+	}
+	return m.expected.matcher.Match(v.leader.Value)
+}
+
+func (m *haveValueMatcher) FailureMessage(actual any) string {
+	return m.message(actual, false)
+}
+
+func (m *haveValueMatcher) NegatedFailureMessage(actual any) string {
+	return m.message(actual, true)
+}
+
+func (m *haveValueMatcher) message(actual any, negated bool) string {
+	m.mu.Lock()
+	if !m.isNode {
+		defer m.mu.Unlock()
+		r := m.key
+		switch {
+		case r.err != nil:
+			return fmt.Sprintf("Expected key %s to have a value matching\n%s\nbut reading it failed (no match on this poll; Eventually reads it again):\n    %v", r.key, m.expected, r.err)
+		case !r.found:
+			return fmt.Sprintf("Expected key %s to have a value matching\n%s\nbut the key does not exist", r.key, m.expected)
+		case negated:
+			return fmt.Sprintf("The value of key %s:\n%s", r.key, m.expected.matcher.NegatedFailureMessage(r.value))
+		default:
+			return fmt.Sprintf("The value of key %s:\n%s", r.key, m.expected.matcher.FailureMessage(r.value))
+		}
+	}
+	v := lastOrNow(m.node, actual)
+	var head string
+	switch {
+	case !v.hasLeader:
+		head = fmt.Sprintf("Expected %s to see an elected value matching\n%s\nbut it sees no leader", v.name(), m.expected)
+	case negated:
+		head = fmt.Sprintf("The elected value as %s sees it:\n%s", v.name(), m.expected.matcher.NegatedFailureMessage(v.leader.Value))
+	default:
+		head = fmt.Sprintf("The elected value as %s sees it:\n%s", v.name(), m.expected.matcher.FailureMessage(v.leader.Value))
+	}
+	m.mu.Unlock()
+	return head + "\n" + v.describe()
+}
+
+// MatchMayChangeInTheFuture is false for a closed node, a key whose client
+// is closed (its cluster was stopped), and an actual of another type.
+func (m *haveValueMatcher) MatchMayChangeInTheFuture(actual any) bool {
+	if k, ok := asKey(actual); ok {
+		return keyMayChange(k)
+	}
+	return nodeMayChange(actual)
+}
+
+// keyRead is the result of reading a key once.
+type keyRead struct {
+	key   string // the key and where it is read: "/test via node2"
+	value string
+	found bool
+	err   error
+}
+
+func asKey(actual any) (etcdtest.Key, bool) {
+	switch k := actual.(type) {
+	case etcdtest.Key:
+		return k, true
+	case *etcdtest.Key:
+		if k != nil {
+			return *k, true
+		}
+	}
+	return etcdtest.Key{}, false
+}
+
+func readKey(k etcdtest.Key) keyRead {
+	r := keyRead{key: k.String()}
+	if k.Client() == nil {
+		r.err = fmt.Errorf("the key has no client: use one from Cluster.Key or Member.Key")
+		return r
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), QueryTimeout)
+	defer cancel()
+	r.value, r.found, r.err = k.Get(ctx)
+	return r
+}
+
+func keyMayChange(k etcdtest.Key) bool {
+	return k.Client() != nil && k.Client().Ctx().Err() == nil
+}

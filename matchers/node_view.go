@@ -1,0 +1,141 @@
+package matchers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
+)
+
+// nodeView is what a node sees at one instant: the state a node matcher
+// decides on and describes.
+type nodeView struct {
+	node      *locker.Node
+	closed    bool
+	elected   bool
+	leader    locker.Leader
+	hasLeader bool
+	value     string
+	joined    bool
+	err       error
+	history   []locker.Event
+}
+
+func viewNode(n *locker.Node) nodeView {
+	v := nodeView{node: n, closed: n.Closed(), elected: n.Elected(), err: n.Err(), history: n.History()}
+	v.leader, v.hasLeader = n.Leader()
+	v.value, v.joined = n.Value()
+	return v
+}
+
+// asNode returns actual as a node, or an error naming the matcher when it is
+// not one.
+func asNode(matcher string, actual any) (*locker.Node, error) {
+	n, ok := actual.(*locker.Node)
+	if !ok || n == nil {
+		return nil, fmt.Errorf("%s matcher expects a *locker.Node. Got:\n%s", matcher, formatActual(actual))
+	}
+	return n, nil
+}
+
+// name identifies the node in a message: `node "a" on /election`.
+func (v nodeView) name() string {
+	return fmt.Sprintf("node %q on %s", v.node.ID(), v.node.Path())
+}
+
+// leaderString describes the leader this node sees.
+func (v nodeView) leaderString() string {
+	if !v.hasLeader {
+		return "none"
+	}
+	return fmt.Sprintf("%q with value %q, fencing token %d", v.leader.ID, v.leader.Value, v.leader.Revision)
+}
+
+// sees describes the node's view, its own state, and its last events.
+func (v nodeView) sees() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "node %q sees:\n", v.node.ID())
+	if v.closed {
+		b.WriteString("    closed:  yes (it will not change any more)\n")
+	}
+	fmt.Fprintf(&b, "    elected: %s\n", yesNo(v.elected))
+	fmt.Fprintf(&b, "    leader:  %s\n", v.leaderString())
+	if v.joined {
+		fmt.Fprintf(&b, "    own:     in the election with value %q\n", v.value)
+	} else {
+		b.WriteString("    own:     not in the election\n")
+	}
+	if v.err != nil {
+		fmt.Fprintf(&b, "    last error: %v\n", v.err)
+	}
+	return b.String()
+}
+
+// events lists a node's last max events with their times.
+func events(id string, history []locker.Event, max int) string {
+	var b strings.Builder
+	if len(history) > max {
+		history = history[len(history)-max:]
+	}
+	if len(history) == 0 {
+		fmt.Fprintf(&b, "last events of node %q: none\n", id)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "last events of node %q:\n", id)
+	for _, e := range history {
+		fmt.Fprintf(&b, "    %s\n", e)
+	}
+	return b.String()
+}
+
+// etcdSays reads the election's candidate keys through client, as etcd has
+// them now, in create-revision order: the first is the leader.
+func etcdSays(client *clientv3.Client, path string) string {
+	var b strings.Builder
+	prefix := path + "/"
+	if client == nil || client.Ctx().Err() != nil {
+		fmt.Fprintf(&b, "etcd says: cannot read %s*: the node's client is closed\n", prefix)
+		return b.String()
+	}
+	ctx, cancel := context.WithTimeout(client.Ctx(), QueryTimeout)
+	defer cancel()
+	resp, err := client.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+	if err != nil {
+		fmt.Fprintf(&b, "etcd says: reading %s* failed: %v\n", prefix, err)
+		return b.String()
+	}
+	n := 0
+	for _, kv := range resp.Kvs {
+		if !strings.Contains(strings.TrimPrefix(string(kv.Key), prefix), "/") {
+			n++
+		}
+	}
+	if n == 0 {
+		fmt.Fprintf(&b, "etcd says: no candidate keys under %s (revision %d)\n", prefix, resp.Header.Revision)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "etcd says (keys under %s in create-revision order, revision %d):\n", prefix, resp.Header.Revision)
+	for _, kv := range resp.Kvs {
+		if strings.Contains(strings.TrimPrefix(string(kv.Key), prefix), "/") {
+			continue // not a candidate: a node's bookkeeping
+		}
+		fmt.Fprintf(&b, "    %s = %q (create revision %d, lease %x)\n", kv.Key, kv.Value, kv.CreateRevision, kv.Lease)
+	}
+	return b.String()
+}
+
+// describe is a node's full account: what it sees, what etcd says, and the
+// node's last events.
+func (v nodeView) describe() string {
+	return v.sees() + etcdSays(v.node.Client(), v.node.Path()) + events(v.node.ID(), v.history, historyShown)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
