@@ -1,0 +1,90 @@
+package ginkgotest_test
+
+import (
+	"fmt"
+	"strconv"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+)
+
+var _ = Describe("An interrupted suite", func() {
+	// hold starts a child whose specs each boot nothing more but block until
+	// interrupted, holding the process's BeforeSuite cluster, and waits
+	// until every process has recorded its cluster.
+	hold := func(procs int, flags []string, env ...string) (*child, []record) {
+		GinkgoHelper()
+		flags = append(flags, "--procs="+strconv.Itoa(procs))
+		c := startChild("hold", newDataDir(), flags, env...)
+		Eventually(func() []string {
+			if c.session.ExitCode() >= 0 {
+				StopTrying("the child exited before every process recorded its cluster (booting slower than --timeout?)").Now()
+			}
+			return c.files("hold-*")
+		}).WithTimeout(eventually).Should(HaveLen(procs), "every process boots its cluster and blocks")
+		recs := c.records("hold-*")
+		for _, r := range recs {
+			Expect(r.Members).To(HaveLen(3))
+			for _, pid := range r.Members {
+				Expect(alive(pid)).To(BeTrue())
+			}
+		}
+		return c, recs
+	}
+
+	DescribeTable("stops every member and removes the data: one ^C",
+		func(ctx SpecContext, procs int) {
+			c, recs := hold(procs, nil)
+			c.interrupt()
+			Eventually(c.session).WithTimeout(eventually).Should(gexec.Exit())
+			Expect(c.session.ExitCode()).NotTo(Equal(0))
+
+			Expect(c.survivors(recs)).To(BeEmpty(), "cleanup stopped the members")
+			Expect(c.leftovers(recs)).To(BeEmpty(), "cleanup removed the data")
+		},
+		Entry("one process", 1),
+		Entry("ginkgo -p, 2 processes", 2),
+	)
+
+	DescribeTable("stops every member and removes the data: --timeout",
+		func(ctx SpecContext, procs int) {
+			// Long enough to boot on a busy machine; the specs then block until it ends.
+			c, recs := hold(procs, []string{"--timeout=6s"})
+			Eventually(c.session).WithTimeout(eventually).Should(gexec.Exit())
+			Expect(c.session.ExitCode()).NotTo(Equal(0))
+			Expect(string(c.output.Contents())).To(ContainSubstring("timeout"))
+
+			Expect(c.survivors(recs)).To(BeEmpty(), "cleanup stopped the members")
+			Expect(c.leftovers(recs)).To(BeEmpty(), "cleanup removed the data")
+		},
+		Entry("one process", 1),
+		Entry("ginkgo -p, 2 processes", 2),
+	)
+
+	DescribeTable("leaves no member alive after two ^C, which skip cleanup; the next Start sweeps the data",
+		func(ctx SpecContext, procs int) {
+			// Each spec has a cleanup that hangs, so the second ^C comes while
+			// Ginkgo is cleaning up, and skips the rest: the cluster's Stop too.
+			c, recs := hold(procs, nil, "GINKGOTEST_HANG_CLEANUP=1")
+			c.interrupt()
+			Eventually(c.files).WithArguments("cleanup-*").WithTimeout(eventually).Should(HaveLen(procs),
+				"the first ^C ends the specs and starts cleanup")
+			c.interrupt()
+			Eventually(c.session).WithTimeout(eventually).Should(gexec.Exit())
+			Expect(c.session.ExitCode()).NotTo(Equal(0))
+
+			// Nothing stopped the members: they die with their test process
+			// (parent-death signal), which the kernel delivers right after it exits.
+			Eventually(c.survivors).WithArguments(recs).WithTimeout(shortly).Should(BeEmpty())
+
+			By(fmt.Sprintf("the interrupted run left %d directories on disk", len(c.leftovers(recs))))
+			// A later run over the same directories sweeps what is left.
+			next := startChild("noop", c.data, nil)
+			Eventually(next.session).WithTimeout(eventually).Should(gexec.Exit(0))
+			Expect(c.leftovers(recs)).To(BeEmpty(), "the next Start swept the data")
+		},
+		Entry("one process", 1),
+		Entry("ginkgo -p, 2 processes", 2),
+	)
+})

@@ -1,0 +1,149 @@
+// Package child_test is the suite the ginkgotest specs run as a child
+// process, through the Ginkgo CLI. $GINKGOTEST_MODE picks what it does;
+// it reports what it saw as JSON files in $GINKGOTEST_OUT.
+package child_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+)
+
+var (
+	mode = os.Getenv("GINKGOTEST_MODE")
+	out  = os.Getenv("GINKGOTEST_OUT")
+)
+
+func TestChild(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "ginkgotest child ("+mode+")")
+}
+
+var cluster = etcdtest.BeforeSuite(etcdtest.Config{DataDir: os.Getenv("GINKGOTEST_DATA")})
+
+// early-var: the handle used while the package initialises, before any suite runs.
+var _ = func() int {
+	if mode == "early-var" {
+		_ = cluster.Endpoints()
+	}
+	return 0
+}()
+
+// record is what a process tells the parent about its cluster.
+type record struct {
+	Process   int      `json:"process"`
+	Pid       int      `json:"pid"`
+	ClusterID string   `json:"cluster_id"`
+	Endpoints []string `json:"endpoints"`
+	PeerURLs  []string `json:"peer_urls"`
+	Dir       string   `json:"dir"`
+	Members   []int    `json:"members"`
+	Owner     string   `json:"owner,omitempty"`
+}
+
+func newRecord() record {
+	r := record{
+		Process:   GinkgoParallelProcess(),
+		Pid:       os.Getpid(),
+		ClusterID: strconv.FormatUint(cluster.ID(), 16),
+		Endpoints: cluster.Endpoints(),
+		Dir:       cluster.Dir(),
+	}
+	for _, m := range cluster.Members() {
+		r.PeerURLs = append(r.PeerURLs, m.PeerURL())
+		r.Members = append(r.Members, m.Pid())
+	}
+	return r
+}
+
+// write puts v into $GINKGOTEST_OUT/name whole: the parent polls for it.
+func write(name string, v any) {
+	GinkgoHelper()
+	b, err := json.Marshal(v)
+	Expect(err).NotTo(HaveOccurred())
+	tmp := filepath.Join(out, "."+name)
+	Expect(os.WriteFile(tmp, b, 0o600)).To(Succeed())
+	Expect(os.Rename(tmp, filepath.Join(out, name))).To(Succeed())
+}
+
+func process() string { return strconv.Itoa(GinkgoParallelProcess()) }
+
+var _ = Describe("A child suite", func() {
+	switch mode {
+	case "early-tree":
+		_ = cluster.Members() // while the spec tree is built: before the suite runs
+
+	case "distinct":
+		for i := 1; i <= 2; i++ {
+			It(fmt.Sprintf("uses its own cluster (%d)", i), func(ctx SpecContext) {
+				Expect(cluster.Key("/spec").Put(ctx, process())).To(Succeed())
+			})
+		}
+
+	case "quiet":
+		It("passes, with faults that make the members log a lot", func(ctx SpecContext) {
+			Expect(cluster.Member(1).Kill()).To(Succeed())
+			Expect(cluster.Member(1).Restart(ctx)).To(Succeed())
+			Expect(cluster.Member(0).Key("/k").Put(ctx, "v")).To(Succeed())
+		})
+
+	case "diagnostics":
+		It("passes", func(ctx SpecContext) {
+			Expect(cluster.Member(0).Key("/k").Put(ctx, "v")).To(Succeed())
+		})
+		It("fails on purpose with node2 killed", func(ctx SpecContext) {
+			Expect(cluster.Member(1).Kill()).To(Succeed())
+			Expect("what the spec saw").To(Equal("a deliberate failure"))
+		})
+
+	case "hold":
+		// Two specs, so that under ginkgo -p both processes hold one.
+		for i := 1; i <= 2; i++ {
+			It(fmt.Sprintf("holds its cluster until interrupted (%d)", i), func(ctx SpecContext) {
+				if os.Getenv("GINKGOTEST_HANG_CLEANUP") != "" {
+					// A cleanup that hangs, so a second interrupt arrives during cleanup.
+					DeferCleanup(func(ctx SpecContext) {
+						write("cleanup-"+process(), "hanging")
+						<-ctx.Done()
+					}, NodeTimeout(time.Minute))
+				}
+				write("hold-"+process(), newRecord())
+				<-ctx.Done()
+			})
+		}
+
+	case "noop":
+		It("boots a cluster", func() {})
+	}
+})
+
+// distinct: every process writes its own name to /owner, waits until every
+// process has, and reads /owner back: a shared cluster would show another
+// process's name. AfterSuite runs on every process, also one that got no spec.
+var _ = AfterSuite(func(ctx SpecContext) {
+	if mode != "distinct" {
+		return
+	}
+	me := "process " + process()
+	Expect(cluster.Key("/owner").Put(ctx, me)).To(Succeed())
+	write("written-"+process(), me)
+	suite, _ := GinkgoConfiguration()
+	Eventually(func() ([]string, error) {
+		return filepath.Glob(filepath.Join(out, "written-*"))
+	}).WithContext(ctx).WithTimeout(time.Minute).Should(HaveLen(suite.ParallelTotal))
+
+	r := newRecord()
+	owner, _, err := cluster.Key("/owner").Get(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	r.Owner = owner
+	write("distinct-"+process(), r)
+})
