@@ -3,6 +3,7 @@ package matchers
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/onsi/gomega"
@@ -38,16 +39,38 @@ func (e expectation) String() string {
 }
 
 // formatActual shows an actual of the wrong type compactly: by its String
-// method, or by type and address for a pointer to a struct, rather than as
-// the dump of every field (clients, locks) that format.Object would make.
+// method, by type and address for a pointer to a struct, element by element
+// for a slice of those, rather than as the dump of every field (clients,
+// locks, maps a node's goroutines are writing) that format.Object would make.
 func formatActual(actual any) string {
-	if s, ok := actual.(fmt.Stringer); ok && !isNil(actual) {
-		return fmt.Sprintf("%s<%T>: %s", format.Indent, actual, s)
+	return format.Indent + compact(actual)
+}
+
+func compact(a any) string {
+	if s, ok := a.(fmt.Stringer); ok && !isNil(a) {
+		return fmt.Sprintf("<%T>: %s", a, s)
 	}
-	if v := reflect.ValueOf(actual); v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct {
-		return fmt.Sprintf("%s<%T | %p>", format.Indent, actual, actual)
+	v := reflect.ValueOf(a)
+	switch {
+	case v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct:
+		return fmt.Sprintf("<%T | %p>", a, a)
+	case v.Kind() == reflect.Slice && !v.IsNil() && !isPrintable(v.Type().Elem().Kind()):
+		elems := make([]string, v.Len())
+		for i := range elems {
+			elems[i] = compact(v.Index(i).Interface())
+		}
+		return fmt.Sprintf("<%T | len:%d>: [%s]", a, v.Len(), strings.Join(elems, ", "))
 	}
-	return format.Object(actual, 1)
+	return strings.TrimPrefix(format.Object(a, 0), format.Indent)
+}
+
+// isPrintable says whether format.Object shows values of this kind safely.
+func isPrintable(k reflect.Kind) bool {
+	switch k {
+	case reflect.Pointer, reflect.Struct, reflect.Interface, reflect.Slice, reflect.Map:
+		return false
+	}
+	return true
 }
 
 func isNil(a any) bool {
