@@ -9,14 +9,16 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
+	"github.com/etcd-test-cluster/etcd-test-cluster/matchers"
 )
 
 var _ = Describe("Three nodes competing on one path", func() {
 	var a, b, c *locker.Node
+	var nodes []*locker.Node
 
 	BeforeEach(func(ctx SpecContext) {
 		Expect(cluster.Reset(ctx)).To(Succeed())
-		nodes := []*locker.Node{}
+		nodes = nil
 		for _, id := range []string{"a", "b", "c"} {
 			node, err := locker.New(cluster.Client(), "/example/election", locker.WithID(id), locker.WithTTL(time.Second))
 			Expect(err).NotTo(HaveOccurred())
@@ -27,37 +29,32 @@ var _ = Describe("Three nodes competing on one path", func() {
 		a, b, c = nodes[0], nodes[1], nodes[2]
 	})
 
-	elected := func() []string {
-		var ids []string
-		for _, n := range []*locker.Node{a, b, c} {
-			if n.Elected() {
-				ids = append(ids, n.ID())
-			}
-		}
-		return ids
-	}
-
+	// The matchers poll the nodes (and etcd) until the election settles; on
+	// failure they print what every node sees and what etcd holds.
 	It("elects the first to join, and every node sees its value", func() {
-		Eventually(elected).Should(Equal([]string{"a"}))
-		for _, n := range []*locker.Node{a, b, c} {
-			leader, ok := n.Leader()
-			Expect(ok).To(BeTrue())
-			Expect(leader.ID).To(Equal("a"))
-			Expect(leader.Value).To(Equal("value of a"))
+		Eventually(a).Should(matchers.BeElected())
+		Expect(nodes).To(matchers.HaveExactlyOneElected())
+		for _, n := range nodes {
+			Eventually(n).Should(matchers.HaveLeader("a"))
+			Expect(n).To(matchers.HaveValue("value of a"))
 		}
+		Consistently(nodes, "300ms").Should(matchers.HaveExactlyOneElected())
 	})
 
 	It("hands over to the next in line when the leader leaves", func(ctx SpecContext) {
-		Eventually(elected).Should(Equal([]string{"a"}))
+		Eventually(a).Should(matchers.BeElected())
 		first, _ := a.Leader()
 
 		Expect(a.Reset(ctx)).To(Succeed())
-		Eventually(elected).Should(Equal([]string{"b"}))
+		Eventually(b).Should(matchers.BeElected())
+		Expect(cluster.Key(a.Key())).To(matchers.BeMissing())
+		Eventually(c).Should(matchers.HaveLeader("b"))
 		next, _ := c.Leader()
 		Expect(next.Revision).To(BeNumerically(">", first.Revision), "the fencing token grows")
 
 		Expect(b.Close()).To(Succeed())
-		Eventually(elected).Should(Equal([]string{"c"}))
+		Eventually(c).Should(matchers.BeElected())
+		Expect(nodes).To(matchers.HaveExactlyOneElected())
 	})
 
 	It("tells the leader when it loses the lock", func(ctx SpecContext) {
@@ -65,21 +62,23 @@ var _ = Describe("Three nodes competing on one path", func() {
 		a.OnSelect(func(leading context.Context, value string) {
 			go func() { <-leading.Done(); lost <- value }()
 		})
-		Eventually(elected).Should(Equal([]string{"a"}))
+		Eventually(a).Should(matchers.BeElected())
 
 		Expect(a.Write(ctx, "a new value")).To(Succeed()) // the leader writes: a new election
 		Eventually(lost).Should(Receive(Equal("value of a")))
-		Eventually(elected).Should(Equal([]string{"b"}))
+		Eventually(b).Should(matchers.BeElected())
+		Eventually(c).Should(matchers.HaveValue("value of b"))
 	})
 
 	It("replaces a leader whose lease is revoked", func(ctx SpecContext) {
-		Eventually(elected).Should(Equal([]string{"a"}))
+		Eventually(a).Should(matchers.BeElected())
 		resp, err := cluster.Client().Get(ctx, a.Key())
 		Expect(err).NotTo(HaveOccurred())
 		_, err = cluster.Client().Revoke(ctx, clientv3.LeaseID(resp.Kvs[0].Lease))
 		Expect(err).NotTo(HaveOccurred())
 
-		Eventually(elected).Should(Equal([]string{"b"}))
-		Eventually(func() string { l, _ := c.Leader(); return l.ID }).Should(Equal("b"))
+		Eventually(b).Should(matchers.BeElected())
+		Eventually(c).Should(matchers.HaveLeader("b"))
+		Expect(nodes).To(matchers.HaveExactlyOneElected())
 	})
 })
