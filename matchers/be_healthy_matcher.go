@@ -21,10 +21,11 @@ import (
 // healthy when its process runs (not killed, stopped or paused), it reports a
 // raft leader and no alarm, and it serves a linearizable read — which needs a
 // quorum and the leader's attention, so a member cut off from its peers is
-// not healthy. A cluster is healthy when every member is, they all name the
-// same raft leader, and no partition (Cluster.Isolate, Partition) is in
-// force. Every poll asks each member afresh, in parallel, each request
-// bounded by QueryTimeout.
+// not healthy. A cluster is healthy when every member is and they all name
+// the same raft leader; so a partition that splits it (Cluster.Isolate,
+// Partition) makes it unhealthy, since the members cut off from a quorum
+// cannot serve. Every poll asks each member afresh, in parallel, each
+// request bounded by QueryTimeout.
 //
 // The failure message lists each member: its state, the raft leader it
 // sees, and what failed; then the raft leader and any partition. A stopped
