@@ -29,6 +29,18 @@ func seedScenario(ctx context.Context, c *etcdtest.Cluster) {
 	Expect(v).To(Equal("hello world"))
 }
 
+// putSoon writes k, retrying with short deadlines: a write caught by the
+// raft leader's death waits out etcd's request timeout (5 s), and a real
+// client retries with a deadline.
+func putSoon(ctx context.Context, k etcdtest.Key, value string) {
+	GinkgoHelper()
+	Eventually(func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		return k.Put(ctx, value)
+	}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
+}
+
 // ownClient makes a client the way a user's code would, closed after the spec.
 func ownClient(cfg clientv3.Config) (*clientv3.Client, error) {
 	GinkgoHelper()
@@ -128,7 +140,7 @@ var _ = Describe("A cluster with Config.TLS", func() {
 	It("keeps serving across a member's Kill and Restart", func(ctx SpecContext) {
 		etcdtest.SkipIfExternal(c)
 		Expect(c.Member(2).Kill()).To(Succeed())
-		Expect(c.Member(0).Key("/k").Put(ctx, "while down")).To(Succeed())
+		putSoon(ctx, c.Member(0).Key("/k"), "while down")
 		Expect(c.Member(2).Restart(ctx)).To(Succeed())
 		v, _, err := c.Member(2).Key("/k").Get(ctx)
 		Expect(err).NotTo(HaveOccurred())
