@@ -562,6 +562,9 @@ func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 	}
 	wg.Wait()
 	if best == nil {
+		if len(errs) == 0 {
+			return nil, errors.New("etcdtest: no member reports a raft leader (no member is running)")
+		}
 		return nil, fmt.Errorf("etcdtest: no member reports a raft leader (%v)", errors.Join(errs...))
 	}
 	return best, nil

@@ -93,6 +93,13 @@ func (c *Cluster) linkAllowed(pc *proxyConn, to int) bool {
 	return groups[pc.from] == groups[to]
 }
 
+// Partitioned describes the current partition, e.g. "{node1} | {node2 node3}",
+// or returns "" when every member can reach every other.
+func (c *Cluster) Partitioned() string {
+	c.mustBeStarted()
+	return c.partitionString()
+}
+
 // partitionString describes the current partition, or "" when there is none.
 func (c *Cluster) partitionString() string {
 	c.faultMu.Lock()

@@ -212,7 +212,19 @@ func (m *Member) Pause() error {
 	if err == nil && p == nil {
 		return fmt.Errorf("etcdtest: cannot pause member %s: it is %s", m.name, m.State())
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The signal takes effect a moment after it is sent; return only when
+	// the process is really frozen, so the next line of a test can rely on it.
+	deadline := time.Now().Add(2 * time.Second)
+	for !processStopped(p.cmd.Process.Pid) {
+		if time.Now().After(deadline) || isDone(p.done) {
+			return fmt.Errorf("etcdtest: member %s did not stop within 2s of SIGSTOP", m.name)
+		}
+		time.Sleep(time.Millisecond) // polling the kernel's view, bounded by deadline
+	}
+	return nil
 }
 
 // Resume continues a paused member with SIGCONT.

@@ -227,14 +227,7 @@ func checkMember(m *etcdtest.Member, byID map[uint64]string) memberHealth {
 
 // partitionOf extracts the partition etcdtest reports in its diagnostics,
 // or "" when there is none.
-func partitionOf(c *etcdtest.Cluster) string {
-	for _, line := range strings.Split(c.Diagnostics(), "\n") {
-		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "partitioned:"); ok {
-			return strings.TrimSpace(p)
-		}
-	}
-	return ""
-}
+func partitionOf(c *etcdtest.Cluster) string { return c.Partitioned() }
 
 func (h health) describe() string {
 	var b strings.Builder
