@@ -51,7 +51,10 @@ var _ = Describe("Bad input", func() {
 			`Config.Name "a=b,c"`, "use letters, digits"),
 		Entry("a malformed Version", func() etcdtest.Config { return etcdtest.Config{Version: "3.x"} },
 			`"3.x" is not an etcd release`, `"v3.6.16"`),
-		Entry("a Version too old for a managed build", func() etcdtest.Config { return etcdtest.Config{Version: "v3.4.23"} },
+		Entry("a Version too old for a managed build", func() etcdtest.Config {
+			GinkgoT().Setenv(etcdtest.EnvBinary, "") // a binary from the environment would win over Version
+			return etcdtest.Config{Version: "v3.4.23"}
+		},
 			"managed builds start at v3.5", "ETCDTEST_BINARY=/usr/bin/etcd"),
 		Entry("a missing binary", func() etcdtest.Config {
 			return etcdtest.Config{Binary: filepath.Join(parent, "no-such-etcd")}
@@ -70,7 +73,7 @@ var _ = Describe("Bad input", func() {
 		}, "is etcd v3.3.27", "supported are 3.4, 3.5, 3.6 and 3.7"),
 		Entry("a member that exits during boot", func() etcdtest.Config {
 			return etcdtest.Config{Binary: binary, ExtraFlags: []string{"--no-such-flag"}}
-		}, "member node1 exited during boot", "bad Config.ExtraFlags", "last lines of node1's log", "no-such-flag"),
+		}, "exited during boot", "bad Config.ExtraFlags", "last lines of node", "no-such-flag"),
 		Entry("a start timeout", func() etcdtest.Config {
 			return etcdtest.Config{Binary: binary, StartTimeout: 20 * time.Millisecond}
 		}, "timed out after 20ms waiting for the cluster to become ready", "Raise Config.StartTimeout", "last lines of node1's log"),
