@@ -49,10 +49,20 @@
 // DefaultVersion compiled from the Go module proxy. etcd 3.4 to 3.7 are
 // supported; flags are adapted to the version the executable reports.
 //
+// # TLS and auth
+//
+// Config.TLS generates a CA and certificates per cluster and runs client and
+// peer traffic over mutual TLS; Config.Auth creates a root user and enables
+// authentication. Client and Member.Client are configured accordingly;
+// ClientConfig, TLSConfig, CAFile, CertFile, KeyFile and Credentials serve
+// clients of your own.
+//
 // # External clusters
 //
-// With $ETCDTEST_ENDPOINTS set (comma-separated client URLs), Start boots
-// nothing and uses that cluster: each Cluster works under its own key prefix
-// through namespaced clients, Reset deletes only that prefix, and fault
-// methods return ErrExternal.
+// With $ETCDTEST_ENDPOINTS set (comma-separated client URLs; TLS and
+// credentials from $ETCDTEST_CACERT, $ETCDTEST_CERT, $ETCDTEST_KEY,
+// $ETCDTEST_USER and $ETCDTEST_PASSWORD), Start boots nothing and uses that
+// cluster: each Cluster works under its own key prefix through namespaced
+// clients, Reset deletes only that prefix, and fault methods return
+// ErrExternal (SkipIfExternal skips a Ginkgo spec that needs them).
 package etcdtest
