@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+	"github.com/etcd-test-cluster/etcd-test-cluster/matchers"
 )
 
 func TestEtcdTestCluster(t *testing.T) {
@@ -24,22 +25,25 @@ func TestEtcdTestCluster(t *testing.T) {
 // cluster is the suite's cluster: 3 members, one cluster per parallel process.
 var cluster = etcdtest.BeforeSuite(etcdtest.Config{})
 
+// Every spec and setup node has a timeout, so a hang fails with a progress
+// report instead of stalling the run.
+//
 // Every spec starts from a whole, empty cluster, and whatever a spec breaks
 // is repaired after it, also when it fails halfway (specs repair what they
 // break themselves too; this is the safety net).
 var _ = BeforeEach(func(ctx SpecContext) {
-	for _, m := range cluster.Members() {
-		Eventually(serves).WithContext(ctx).WithArguments(m).WithTimeout(10 * time.Second).Should(Succeed())
+	if !cluster.External() {
+		Eventually(cluster).WithContext(ctx).WithTimeout(10 * time.Second).Should(matchers.BeHealthy())
 	}
 	Expect(cluster.Reset(ctx)).To(Succeed())
 	DeferCleanup(repair, NodeTimeout(etcdtest.StopTimeout))
-})
+}, NodeTimeout(time.Minute))
 
 var _ = Describe("The seed scenario", func() {
 	It("reads through member 1 the value written through member 0", func(ctx SpecContext) {
 		Expect(cluster.Member(0).Key("/test").Put(ctx, "hello world")).To(Succeed())
-		Expect(get(ctx, cluster.Member(1).Key("/test"))).To(Equal("hello world"))
-	})
+		Expect(cluster.Member(1).Key("/test")).To(matchers.HaveValue("hello world"))
+	}, SpecTimeout(time.Minute))
 
 	It("stops a cluster without leaving a process or its data behind", func(ctx SpecContext) {
 		etcdtest.SkipIfExternal(cluster)
@@ -60,7 +64,7 @@ var _ = Describe("The seed scenario", func() {
 		}
 		Expect(c.Dir()).NotTo(BeAnExistingFile())
 		Expect(c.Stop(ctx)).To(Succeed(), "Stop is idempotent")
-	})
+	}, SpecTimeout(time.Minute))
 })
 
 var _ = Describe("Reset between specs", func() {
@@ -70,12 +74,12 @@ var _ = Describe("Reset between specs", func() {
 		}
 		Expect(cluster.Reset(ctx)).To(Succeed())
 		Expect(keyCount(ctx)).To(BeZero())
-	})
+	}, SpecTimeout(time.Minute))
 
 	It("starts every spec with an empty keyspace, whatever earlier specs wrote", func(ctx SpecContext) {
 		Expect(keyCount(ctx)).To(BeZero())
 		Expect(cluster.Key("/left-behind").Put(ctx, "by this spec")).To(Succeed())
-	})
+	}, SpecTimeout(time.Minute))
 })
 
 var _ = Describe("Kill and Restart", func() {
@@ -95,7 +99,7 @@ var _ = Describe("Kill and Restart", func() {
 		Expect(m.State()).To(Equal("running"))
 		Expect(m.Pid()).NotTo(Equal(pid))
 		Expect(get(ctx, m.Key("/while-down"))).To(Equal("written"), "the restarted member serves what was written while it was down")
-	})
+	}, SpecTimeout(time.Minute))
 })
 
 var _ = Describe("Pause and Resume", func() {
@@ -114,8 +118,8 @@ var _ = Describe("Pause and Resume", func() {
 
 		Expect(m.Resume()).To(Succeed())
 		Expect(m.State()).To(Equal("running"))
-		Eventually(quickGet).WithContext(ctx).WithArguments(m.Key("/while-paused")).Should(Equal("written"))
-	})
+		Eventually(m.Key("/while-paused")).Should(matchers.HaveValue("written"))
+	}, SpecTimeout(time.Minute))
 })
 
 var _ = Describe("Leader change", func() {
@@ -124,17 +128,13 @@ var _ = Describe("Leader change", func() {
 		old := mustLeader(ctx)
 		Expect(old.Kill()).To(Succeed())
 
-		var next *etcdtest.Member
-		Eventually(func(ctx context.Context) (*etcdtest.Member, error) {
-			l, err := cluster.Leader(ctx)
-			next = l
-			return l, err
-		}).WithContext(ctx).WithTimeout(10*time.Second).ShouldNot(BeIdenticalTo(old), "a new leader is elected")
+		Eventually(cluster).WithTimeout(10*time.Second).Should(matchers.HaveRaftLeader(Not(Equal(old.Name()))), "a new leader is elected")
+		next := mustLeader(ctx)
 		Eventually(put).WithContext(ctx).WithArguments(next.Key("/after-failover"), "written").Should(Succeed())
 
 		Expect(old.Restart(ctx)).To(Succeed())
 		Expect(get(ctx, old.Key("/after-failover"))).To(Equal("written"))
-	})
+	}, SpecTimeout(time.Minute))
 })
 
 var _ = Describe("Isolate and Heal", func() {
@@ -151,32 +151,23 @@ var _ = Describe("Isolate and Heal", func() {
 		Expect(quickGet(ctx, m.Key("/during"))).Error().To(HaveOccurred(), "a linearizable read needs the leader")
 
 		Expect(cluster.Heal()).To(Succeed())
-		Eventually(quickGet).WithContext(ctx).WithArguments(m.Key("/during")).Should(Equal("isolated"))
-	})
+		Eventually(m.Key("/during")).Should(matchers.HaveValue("isolated"))
+	}, SpecTimeout(time.Minute))
 
 	It("makes the others elect a new leader when the leader is isolated; healed, it follows", func(ctx SpecContext) {
 		etcdtest.SkipIfExternal(cluster)
 		old := mustLeader(ctx)
 		Expect(cluster.Isolate(indexOf(old))).To(Succeed())
 
-		var next *etcdtest.Member
-		Eventually(func(ctx context.Context) (*etcdtest.Member, error) {
-			l, err := cluster.Leader(ctx)
-			next = l
-			return l, err
-		}).WithContext(ctx).WithTimeout(10*time.Second).ShouldNot(BeIdenticalTo(old), "the majority elects a new leader")
+		Eventually(cluster).WithTimeout(10*time.Second).Should(matchers.HaveRaftLeader(Not(Equal(old.Name()))), "the majority elects a new leader")
+		next := mustLeader(ctx)
 		Eventually(put).WithContext(ctx).WithArguments(next.Key("/new-term"), "written").Should(Succeed())
 
 		Expect(cluster.Heal()).To(Succeed())
-		Eventually(func(ctx context.Context) (uint64, error) {
-			st, err := old.Client().Status(ctx, old.ClientURL())
-			if err != nil {
-				return 0, err
-			}
-			return st.Leader, nil
-		}).WithContext(ctx).Should(Equal(next.ID()), "the old leader follows the new one")
-		Eventually(quickGet).WithContext(ctx).WithArguments(old.Key("/new-term")).Should(Equal("written"))
-	})
+		Eventually(leaderSeenBy).WithContext(ctx).WithArguments(old).WithTimeout(10*time.Second).
+			Should(Equal(next.ID()), "the old leader follows the new one")
+		Eventually(old.Key("/new-term")).Should(matchers.HaveValue("written"))
+	}, SpecTimeout(time.Minute))
 })
 
 // get reads key with a linearizable read; a missing key is an error.
@@ -216,10 +207,15 @@ func localGet(ctx context.Context, m *etcdtest.Member, name string) (string, err
 	return string(resp.Kvs[0].Value), nil
 }
 
-// serves checks that m answers a linearizable read.
-func serves(ctx context.Context, m *etcdtest.Member) error {
-	_, _, err := m.Key("/health").Get(ctx)
-	return err
+// leaderSeenBy returns the ID of the raft leader m reports.
+func leaderSeenBy(ctx context.Context, m *etcdtest.Member) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	st, err := m.Client().Status(ctx, m.ClientURL())
+	if err != nil {
+		return 0, err
+	}
+	return st.Leader, nil
 }
 
 func keyCount(ctx context.Context) (int64, error) {
