@@ -57,6 +57,11 @@ func tmpfs() string {
 func startChild(mode, data string, flags []string, env ...string) *child {
 	GinkgoHelper()
 	c := &child{output: gbytes.NewBuffer(), out: GinkgoT().TempDir(), data: data}
+	if !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--timeout") }) {
+		// Should this process die without stopping the child, the child's
+		// suite ends itself, cleanup included.
+		flags = append(flags, "--timeout=2m")
+	}
 	cmd := exec.Command(bin.Ginkgo, append(append([]string{"--no-color"}, flags...), bin.Child)...)
 	cmd.Dir = c.out
 	cmd.Env = append(childEnv(),
