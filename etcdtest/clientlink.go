@@ -141,17 +141,7 @@ func newLinkProxy(l *ClientLink, target string) (*linkProxy, error) {
 
 func (p *linkProxy) serve() {
 	defer p.wg.Done()
-	for {
-		conn, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.handle(conn)
-		}()
-	}
+	acceptLoop(p.ln, &p.wg, p.handle)
 }
 
 func (p *linkProxy) handle(client net.Conn) {

@@ -60,18 +60,21 @@ func (p *peerProxy) URL() string { return p.c.scheme() + "://" + p.ln.Addr().Str
 
 func (p *peerProxy) serve() {
 	defer p.wg.Done()
+	acceptLoop(p.ln, &p.wg, p.handle)
+}
+
+// acceptLoop hands every connection ln accepts to handle on a goroutine
+// counted in wg, until ln is closed.
+func acceptLoop(ln net.Listener, wg *sync.WaitGroup, handle func(net.Conn)) {
 	for {
-		conn, err := p.ln.Accept()
+		conn, err := ln.Accept()
 		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
-			}
 			return
 		}
-		p.wg.Add(1)
+		wg.Add(1)
 		go func() {
-			defer p.wg.Done()
-			p.handle(conn)
+			defer wg.Done()
+			handle(conn)
 		}()
 	}
 }
