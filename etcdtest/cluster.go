@@ -555,7 +555,14 @@ func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 				errs = append(errs, fmt.Errorf("%s: %w", m.name, err))
 				return
 			}
-			if l := c.memberByID(st.Leader); l != nil && st.RaftTerm >= bestTerm {
+			// A member that is gone cannot lead, even if the others have not noticed yet.
+			l := c.memberByID(st.Leader)
+			switch {
+			case l == nil:
+				errs = append(errs, fmt.Errorf("%s sees no leader", m.name))
+			case !l.alive():
+				errs = append(errs, fmt.Errorf("%s still follows %s, which is %s", m.name, l.name, l.State()))
+			case st.RaftTerm >= bestTerm:
 				best, bestTerm = l, st.RaftTerm
 			}
 		}()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 )
 
 // StopTimeout bounds the cleanup the Ginkgo helpers register. Stop of a
@@ -143,3 +144,24 @@ func attachDiagnostics() {
 // BeforeSuite or BeforeAll). It does nothing unless a cluster is live and
 // the spec failed, and nothing at all outside a Ginkgo suite.
 var _ = ginkgo.AfterEach(attachDiagnostics)
+
+// After a second ^C (or an abort) Ginkgo skips cleanup nodes but still runs
+// reporting nodes: stop every live cluster there, so an interrupted suite
+// leaves no data behind either. After a first ^C this runs before the
+// suite's own cleanup, which then finds the clusters stopped.
+var _ = ginkgo.ReportAfterEach(func(r ginkgo.SpecReport) {
+	if r.State.Is(types.SpecStateInterrupted | types.SpecStateAborted) {
+		stopLive()
+	}
+})
+
+func stopLive() {
+	liveMu.Lock()
+	clusters := append([]*Cluster(nil), live...)
+	liveMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+	defer cancel()
+	for _, c := range clusters {
+		c.Stop(ctx)
+	}
+}

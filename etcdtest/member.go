@@ -98,6 +98,12 @@ func (m *Member) State() string {
 	return m.state
 }
 
+// alive reports whether the member's process exists (running or paused).
+func (m *Member) alive() bool {
+	st := m.State()
+	return st == "running" || st == "paused"
+}
+
 func (m *Member) pid() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()

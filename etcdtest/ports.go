@@ -31,7 +31,13 @@ var (
 
 func portLockDir() (string, error) {
 	portDirOnce.Do(func() {
-		portDir = filepath.Join(os.TempDir(), "etcdtest-ports")
+		// Ports are machine-wide, so their reservations must not follow
+		// each process's $TMPDIR.
+		base := "/tmp"
+		if fi, err := os.Stat(base); err != nil || !fi.IsDir() {
+			base = os.TempDir()
+		}
+		portDir = filepath.Join(base, "etcdtest-ports")
 		if portDirErr = os.MkdirAll(portDir, 0o777); portDirErr == nil {
 			os.Chmod(portDir, 0o777|os.ModeSticky) // shared by every user's suites
 		}
