@@ -9,6 +9,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // The session is this node's lease and its one key, prefix+ID, created under
@@ -339,6 +341,16 @@ func isLeaseNotFound(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "requested lease not found")
 }
 
+// unavailable reports whether err says etcd could not take the request now:
+// a gRPC Unavailable status, or etcd's own errors of that code ("no leader").
+func unavailable(err error) bool {
+	var coded interface{ Code() codes.Code }
+	if errors.As(err, &coded) {
+		return coded.Code() == codes.Unavailable
+	}
+	return status.Code(err) == codes.Unavailable
+}
+
 // attemptTimeout bounds one try of a request. A request the client sent to a
 // frozen member (it keeps its connections but answers nothing) is sent again,
 // and the client's balancer sends the next try to another member, instead of
@@ -347,14 +359,27 @@ func isLeaseNotFound(err error) bool {
 // worst an unused lease that expires.
 const attemptTimeout = time.Second
 
+// A request refused as Unavailable (the connection broke under it, the
+// member has no raft leader for a moment) is retried too, after a short
+// pause: clientv3 retries only idempotent requests by itself.
 func attempt(ctx context.Context, op func(context.Context) error) error {
 	for {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		err := op(actx)
 		timedOut := actx.Err() != nil
 		cancel()
-		if err == nil || !timedOut || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil {
 			return err
+		}
+		if !timedOut && !unavailable(err) {
+			return err
+		}
+		if !timedOut {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(20 * time.Millisecond): // back off before the next try
+			}
 		}
 	}
 }
