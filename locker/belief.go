@@ -53,7 +53,11 @@ func (n *Node) evaluateLocked() {
 	if !next.IsZero() && n.timer != nil {
 		n.timer.Reset(next.Sub(now))
 	}
-	if n.candidateLocked() && !n.elected {
+	// Ask for a proof only when one would elect this node now: not while it
+	// waits for notBefore (the timer evaluates again then), nor while its
+	// last proof is fresh (what it lacks then is a keep-alive). Otherwise the
+	// confirm loop, which evaluates after every read, would read nonstop.
+	if n.candidateLocked() && !n.elected && !now.Before(n.notBefore) && !now.Before(n.confirmedAt.Add(beliefWindow)) {
 		n.kick(n.kickConfirm)
 	}
 }
