@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // A node believes it is elected only while all of these hold:
@@ -118,7 +120,7 @@ func (n *Node) confirmLoop() {
 			wait = beliefWindow / 4
 			sent := time.Now()
 			ctx, cancel := context.WithTimeout(n.ctx, beliefWindow/2)
-			resp, err := n.client.Get(ctx, n.key)
+			resp, err := n.client.Get(clientv3.WithRequireLeader(ctx), n.key)
 			cancel()
 			n.mu.Lock()
 			switch {
