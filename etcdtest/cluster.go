@@ -572,7 +572,11 @@ func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 		if len(errs) == 0 {
 			return nil, errors.New("etcdtest: no member reports a raft leader (no member is running)")
 		}
-		return nil, fmt.Errorf("etcdtest: no member reports a raft leader (%v)", errors.Join(errs...))
+		var why []string
+		for _, e := range errs {
+			why = append(why, e.Error())
+		}
+		return nil, fmt.Errorf("etcdtest: no member reports a raft leader (%s)", strings.Join(why, "; "))
 	}
 	return best, nil
 }
