@@ -116,7 +116,10 @@ var _ = Describe("At most one node believes it is elected at any instant", func(
 		// The old leader finds out, and rejoins with a new lease.
 		Eventually(func() clientv3.LeaseID { return leaseOfKey(leader.Key()) }).WithTimeout(5 * time.Second).
 			Should(And(Not(BeZero()), Not(Equal(lease))))
-		Consistently(func() []string { return electedOf(nodes...) }).WithTimeout(200 * time.Millisecond).Should(Equal([]string{next.ID()}))
+		// The rejoined node queues behind next and never believes while next
+		// lives (next itself may lapse for a moment on a loaded machine).
+		Consistently(func() []string { return electedOf(nodes...) }).WithTimeout(200 * time.Millisecond).
+			Should(Or(BeEmpty(), Equal([]string{next.ID()})))
 		Expect(s.Stop()).To(BeEmpty())
 	})
 
