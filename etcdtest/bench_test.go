@@ -27,30 +27,33 @@ import (
 
 func BenchmarkStart(b *testing.B) {
 	for _, size := range []int{1, 3} {
-		b.Run(fmt.Sprintf("members=%d", size), func(b *testing.B) {
-			cfg := Config{Size: size}
-			if _, err := Provision(context.Background(), cfg); err != nil {
-				b.Fatal(err)
-			}
-			var starts, stops []time.Duration
-			b.ResetTimer()
-			for range b.N {
-				t0 := time.Now()
-				c, err := Start(context.Background(), cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				if err := c.Stop(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-				starts = append(starts, t1.Sub(t0))
-				stops = append(stops, time.Since(t1))
-			}
-			report(b, "start", starts)
-			report(b, "stop", stops)
-		})
+		b.Run(fmt.Sprintf("members=%d", size), func(b *testing.B) { benchStartStop(b, Config{Size: size}) })
 	}
+}
+
+// benchStartStop boots and stops a cluster of cfg b.N times and reports
+// the median and worst of each.
+func benchStartStop(b *testing.B, cfg Config) {
+	if _, err := Provision(context.Background(), cfg); err != nil {
+		b.Fatal(err)
+	}
+	var starts, stops []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		c, err := Start(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := c.Stop(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		starts = append(starts, t1.Sub(t0))
+		stops = append(stops, time.Since(t1))
+	}
+	report(b, "start", starts)
+	report(b, "stop", stops)
 }
 
 func BenchmarkNaiveStart(b *testing.B) {
@@ -82,6 +85,7 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 		eps = append(eps, fmt.Sprintf("http://127.0.0.1:%d", ports.ports[2*i]))
 	}
 	token := "naive-" + randomHex(4)
+	var logs []*logBuffer
 	t0 := time.Now()
 	var cmds []*exec.Cmd
 	for i := range 3 {
@@ -91,9 +95,9 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 			"--listen-peer-urls="+strings.TrimPrefix(initial[i], "n"+strconv.Itoa(i)+"="),
 			"--initial-advertise-peer-urls="+strings.TrimPrefix(initial[i], "n"+strconv.Itoa(i)+"="),
 			"--initial-cluster="+strings.Join(initial, ","), "--initial-cluster-token="+token)
-		logs := newLogBuffer(1<<20, nil, "")
-		cmd.Stdout, cmd.Stderr = logs, logs
-		naiveLogs = append(naiveLogs, logs)
+		log := newLogBuffer(1<<20, nil, "")
+		cmd.Stdout, cmd.Stderr = log, log
+		logs = append(logs, log)
 		if err := startProcess(cmd); err != nil {
 			b.Fatal(err)
 		}
@@ -119,7 +123,7 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 			break
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("naive cluster not ready after 30s: %v\n%s", err, tail(naiveLogs[len(naiveLogs)-1].String(), 3000))
+			b.Fatalf("naive cluster not ready after 30s: %v\n%s", err, tail(logs[len(logs)-1].String(), 3000))
 		}
 		time.Sleep(5 * time.Millisecond) // the naive harness polls
 	}
@@ -133,8 +137,6 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 	}
 	return start, time.Since(t1)
 }
-
-var naiveLogs []*logBuffer
 
 func report(b *testing.B, what string, ds []time.Duration) {
 	slices.Sort(ds)

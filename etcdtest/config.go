@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -127,9 +128,19 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
+var (
+	dataParentOnce sync.Once
+	dataParent     string
+)
+
 // defaultDataParent prefers tmpfs: etcd's data is disposable, and memory is
-// faster than any disk.
+// faster than any disk. It is probed once per process.
 func defaultDataParent() string {
+	dataParentOnce.Do(func() { dataParent = probeDataParent() })
+	return dataParent
+}
+
+func probeDataParent() string {
 	const shm = "/dev/shm"
 	if fi, err := os.Stat(shm); err == nil && fi.IsDir() {
 		if f, err := os.CreateTemp(shm, ".etcdtest-probe-*"); err == nil {

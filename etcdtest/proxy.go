@@ -144,7 +144,7 @@ func (p *peerProxy) handle(client net.Conn) {
 	}
 	go func() {
 		io.Copy(backend, br)
-		p.untrackConn(pc) // either side ending ends both
+		p.untrack(pc) // either side ending ends both
 	}()
 	io.Copy(client, backend)
 }
@@ -182,9 +182,7 @@ func (p *peerProxy) track(pc *proxyConn) bool {
 	return true
 }
 
-func (p *peerProxy) untrack(pc *proxyConn) { p.untrackConn(pc) }
-
-func (p *peerProxy) untrackConn(pc *proxyConn) {
+func (p *peerProxy) untrack(pc *proxyConn) {
 	p.mu.Lock()
 	delete(p.conns, pc)
 	p.mu.Unlock()

@@ -1,9 +1,7 @@
 package etcdtest
 
 import (
-	"context"
 	"testing"
-	"time"
 )
 
 // BenchmarkSecureStart measures a 3-member boot with TLS, auth and both,
@@ -23,27 +21,6 @@ func BenchmarkSecureStart(b *testing.B) {
 		{"auth", Config{Auth: true}},
 		{"tls+auth", Config{TLS: true, Auth: true}},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			if _, err := Provision(context.Background(), bc.cfg); err != nil {
-				b.Fatal(err)
-			}
-			var starts, stops []time.Duration
-			b.ResetTimer()
-			for range b.N {
-				t0 := time.Now()
-				c, err := Start(context.Background(), bc.cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				if err := c.Stop(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-				starts = append(starts, t1.Sub(t0))
-				stops = append(stops, time.Since(t1))
-			}
-			report(b, "start", starts)
-			report(b, "stop", stops)
-		})
+		b.Run(bc.name, func(b *testing.B) { benchStartStop(b, bc.cfg) })
 	}
 }
