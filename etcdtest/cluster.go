@@ -450,18 +450,14 @@ func (c *Cluster) teardown(ctx context.Context) error {
 	}
 	wg.Wait()
 	if c.dir != "" {
-		if err := os.RemoveAll(c.dir); err != nil {
+		if err := removeClusterDir(c.dir, c.owner); err != nil {
 			errs = append(errs, fmt.Errorf("etcdtest: remove cluster data %s: %w", c.dir, err))
 		}
 	}
 	if c.walDir != "" {
-		if err := os.RemoveAll(c.walDir); err != nil {
+		if err := removeClusterDir(c.walDir, c.walLock); err != nil {
 			errs = append(errs, fmt.Errorf("etcdtest: remove cluster WAL %s: %w", c.walDir, err))
 		}
-		c.walLock.Close()
-	}
-	if c.owner != nil {
-		c.owner.Close()
 	}
 	if c.ports != nil {
 		c.ports.release()

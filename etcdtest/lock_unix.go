@@ -19,6 +19,10 @@ func tryLock(path string) (f *os.File, ok bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	return lockOpened(f)
+}
+
+func lockOpened(f *os.File) (_ *os.File, ok bool, err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -27,6 +31,16 @@ func tryLock(path string) (f *os.File, ok bool, err error) {
 		return nil, false, err
 	}
 	return f, true, nil
+}
+
+// tryLockExisting is tryLock for a file that must already exist: it never
+// creates one. A missing file is reported as an error.
+func tryLockExisting(path string) (f *os.File, ok bool, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	return lockOpened(f)
 }
 
 // lockFile waits for an exclusive flock on path, polling so ctx can end the wait.

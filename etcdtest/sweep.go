@@ -17,6 +17,13 @@ import (
 // any directory whose lock can be taken belongs to a run that crashed: its
 // members (recorded in <member>.pid, checked against their command line
 // before a signal is sent) are killed and the directory removed.
+//
+// A directory is only ever removed under a dot name: whoever removes it
+// (Stop, or a sweep) first renames it, atomically, out of the names a sweep
+// judges. Removing it in place would unlink the owner file while its lock is
+// still held, and a sweep in another process could then lock a fresh owner
+// file in the half-removed directory — taking it for a crashed run's and
+// making Stop's removal fail with "directory not empty".
 
 // makeClusterDir creates a fresh cluster directory, 0700, and locks it.
 // It is built under a dot name and renamed into place so a concurrent
@@ -57,20 +64,58 @@ func sweepLeftovers(parent string) {
 	for _, e := range ents {
 		dir := filepath.Join(base, e.Name())
 		if strings.HasPrefix(e.Name(), ".") {
-			// A directory being created; abandoned if it stays for long.
-			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Minute {
-				os.RemoveAll(dir)
+			// Being created or removed. Abandoned when it has not changed
+			// for a minute and no one holds its lock (a crash mid-way). Two
+			// removals of one tree at once are harmless: neither creates.
+			if !isOld(e) {
+				continue
+			}
+			f, ok, err := tryLockExisting(filepath.Join(dir, "owner"))
+			if err == nil && !ok {
+				continue
+			}
+			os.RemoveAll(dir)
+			if f != nil {
+				f.Close()
 			}
 			continue
 		}
-		f, ok, err := tryLock(filepath.Join(dir, "owner"))
-		if err != nil || !ok {
+		f, ok, err := tryLockExisting(filepath.Join(dir, "owner"))
+		switch {
+		case err == nil && ok: // its process died
+		case os.IsNotExist(err) && isOld(e):
+			// No owner file: left by a crash in the middle of a removal
+			// that was not renamed first (older versions of this package).
+		default:
 			continue // alive, or not ours to judge
 		}
 		killLeftoverMembers(dir)
-		os.RemoveAll(dir)
-		f.Close()
+		removeClusterDir(dir, f)
 	}
+}
+
+// removeClusterDir removes a cluster directory whose owner lock the caller
+// holds, and then releases the lock. The directory leaves the names a sweep
+// judges before anything in it is removed (see above).
+func removeClusterDir(dir string, owner *os.File) error {
+	if owner != nil {
+		defer owner.Close()
+	}
+	gone := filepath.Join(filepath.Dir(dir), ".rm-"+filepath.Base(dir))
+	if err := os.Rename(dir, gone); err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	return os.RemoveAll(gone)
+}
+
+// isOld reports whether a directory has not changed for a minute: long
+// enough that no Start or Stop is still at work in it.
+func isOld(e os.DirEntry) bool {
+	fi, err := e.Info()
+	return err == nil && time.Since(fi.ModTime()) > time.Minute
 }
 
 func killLeftoverMembers(dir string) {
