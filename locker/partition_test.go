@@ -188,7 +188,7 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 			outside := clientAvoiding(x)
 			healAfterSpec()
 			explainFailure(nodes...)
-			o := observe(path)
+			o := observe(outside, path)
 			for _, n := range nodes {
 				write(n, "v"+n.ID())
 			}
