@@ -283,8 +283,7 @@ var _ = Describe("A leader whose client talks to every member, under partitions"
 		// A lapse of belief is allowed only while the member isolated is
 		// the raft leader (the first one, and whichever the others elected
 		// when it is its turn).
-		type window struct{ from, to time.Time }
-		var windows []window
+		var windows []string // when the raft leader was isolated, for the report
 		for _, i := range order {
 			isRaftLeader := raftLeaderIndex(ctx) == i
 			Expect(cluster.Isolate(i)).To(Succeed())
@@ -299,13 +298,12 @@ var _ = Describe("A leader whose client talks to every member, under partitions"
 				// The leader may then stop believing for a moment: safe. It
 				// keeps its key and token, nobody else believes, and it
 				// believes again as soon as the new raft leader answers.
-				w := window{from: time.Now()}
+				from := time.Now()
 				Consistently(func() []string { return electedOf(others(nodes, leader)...) }).WithTimeout(500 * time.Millisecond).WithPolling(2 * time.Millisecond).
 					Should(BeEmpty())
 				Eventually(only).WithTimeout(500*time.Millisecond).WithPolling(2*time.Millisecond).
 					Should(Equal([]string{leader.ID()}), "with the raft leader %s isolated: %v", memberOf(i).Name(), leader.History())
-				w.to = time.Now()
-				windows = append(windows, w)
+				windows = append(windows, from.Format("15:04:05.000")+"–"+time.Now().Format("15:04:05.000"))
 			}
 			// An isolated follower has no raft leader either, but the
 			// leader's client sends the next proof to the next member. On a
