@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // ErrExternal is returned by fault methods against an external cluster
@@ -85,22 +84,14 @@ func (c *Cluster) linkAllowed(pc *proxyConn, to int) bool {
 	if groups == nil {
 		return true
 	}
-	if pc.from == -2 {
-		pc.from = c.connSender(pc.client)
-		// /proc/net/tcp is read in chunks, not atomically: with many sockets
-		// on the machine a fresh connection can be missed. Look again.
-		for try := 0; pc.from < 0 && try < 3; try++ {
-			time.Sleep(time.Millisecond) // a bounded re-read, not a wait for state
-			pc.from = c.connSender(pc.client)
-		}
-	}
-	if pc.from < 0 {
+	from := pc.sender(c)
+	if from < 0 {
 		// Only members dial peer URLs. One that cannot be told apart is
 		// refused while a partition stands: a partition must not leak, and
 		// a refused peer connection is retried by etcd at once.
 		return false
 	}
-	return groups[pc.from] == groups[to]
+	return groups[from] == groups[to]
 }
 
 // Partitioned describes the current partition, e.g. "{node1} | {node2 node3}",

@@ -36,10 +36,37 @@ type peerProxy struct {
 	wg     sync.WaitGroup
 }
 
+// proxyConn is one connection through a peer proxy. raw is the accepted
+// TCP connection: closing it ends the connection whatever wraps it (TLS).
+// backend and cut are guarded by the proxy's mu.
 type proxyConn struct {
-	client, backend net.Conn
-	from            int // sending member, -1 outsider, -2 not yet known
+	raw     net.Conn
+	backend net.Conn
+	cut     bool // closed by a fault; must not be connected to the member
+
+	fromOnce sync.Once
+	from     int // sending member, or -1 for an outsider; see sender
 }
+
+// sender returns the index of the member that opened the connection, or -1.
+// It is worked out once, on first need (only partitions need it).
+func (pc *proxyConn) sender(c *Cluster) int {
+	pc.fromOnce.Do(func() {
+		pc.from = c.connSender(pc.raw)
+		// /proc/net/tcp is read in chunks, not atomically: with many sockets
+		// on the machine a fresh connection can be missed. Look again.
+		for try := 0; pc.from < 0 && try < 3; try++ {
+			time.Sleep(time.Millisecond) // a bounded re-read, not a wait for state
+			pc.from = c.connSender(pc.raw)
+		}
+	})
+	return pc.from
+}
+
+// testHookPeerConnAllowed, when set, runs after a peer connection passed
+// the link check and before it is connected to the member: a test sets a
+// partition there to prove the connection does not outlive it.
+var testHookPeerConnAllowed func(p *peerProxy, raw net.Conn)
 
 // probeGrace is how long a peer's answer to a bootstrap probe may take
 // before the proxy answers for it. A serving member answers in microseconds.
@@ -79,15 +106,24 @@ func acceptLoop(ln net.Listener, wg *sync.WaitGroup, handle func(net.Conn)) {
 	}
 }
 
-func (p *peerProxy) handle(client net.Conn) {
-	pc := &proxyConn{client: client, from: -2}
-	if !p.c.linkAllowed(pc, p.to) {
-		client.Close()
+func (p *peerProxy) handle(raw net.Conn) {
+	pc := &proxyConn{raw: raw}
+	// Tracked before the link is checked, so no fault can slip between the
+	// two: a partition set after this point finds the connection in cut,
+	// and one set before it fails the check.
+	if !p.track(pc) {
 		return
 	}
+	defer p.untrack(pc)
+	if !p.c.linkAllowed(pc, p.to) {
+		return
+	}
+	if testHookPeerConnAllowed != nil {
+		testHookPeerConnAllowed(p, raw)
+	}
 	// With TLS the proxy terminates it, to read the HTTP inside (tls.go).
-	client = p.c.peerServerConn(client)
-	pc.client = client
+	client := p.c.peerServerConn(raw)
+	defer client.Close() // before untrack: a TLS client gets its close_notify
 	// Read the first request line to spot bootstrap probes. TLS traffic
 	// (a handshake record, not an HTTP method) passes untouched.
 	br := bufio.NewReader(client)
@@ -99,26 +135,21 @@ func (p *peerProxy) handle(client net.Conn) {
 	}
 	client.SetReadDeadline(time.Time{})
 	if err != nil {
-		client.Close()
 		return
 	}
 	if isMembersProbe(line) && !p.c.booted.Load() {
 		// A member of a new cluster probing its peers: none of them can
 		// know it yet, so "not bootstrapped" is the true answer, now.
 		io.WriteString(client, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-		client.Close()
 		return
 	}
 	backend, err := p.dialBackend()
 	if err != nil {
-		client.Close() // member down: fail fast, as a dead peer would
-		return
+		return // member down: fail fast, as a dead peer would
 	}
-	pc.backend = backend
-	if !p.track(pc) {
-		return
+	if !p.attach(pc, backend) {
+		return // cut while the member was dialled
 	}
-	defer p.untrack(pc)
 	if _, err := backend.Write(line); err != nil {
 		return
 	}
@@ -174,11 +205,23 @@ func (p *peerProxy) track(pc *proxyConn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		pc.client.Close()
-		pc.backend.Close()
+		pc.raw.Close()
 		return false
 	}
 	p.conns[pc] = struct{}{}
+	return true
+}
+
+// attach records the connection to the member, unless the connection was
+// cut (or the proxy closed) meanwhile.
+func (p *peerProxy) attach(pc *proxyConn, backend net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pc.cut || p.closed {
+		backend.Close()
+		return false
+	}
+	pc.backend = backend
 	return true
 }
 
@@ -186,33 +229,46 @@ func (p *peerProxy) untrack(pc *proxyConn) {
 	p.mu.Lock()
 	delete(p.conns, pc)
 	p.mu.Unlock()
-	pc.client.Close()
-	pc.backend.Close()
+	p.closeConn(pc)
+}
+
+// closeConn closes both sides of pc and marks it cut.
+func (p *peerProxy) closeConn(pc *proxyConn) {
+	p.mu.Lock()
+	pc.cut = true
+	backend := pc.backend
+	p.mu.Unlock()
+	pc.raw.Close()
+	if backend != nil {
+		backend.Close()
+	}
 }
 
 // cut closes every connection the cluster's link policy no longer allows.
 func (p *peerProxy) cut() {
 	p.mu.Lock()
-	var victims []*proxyConn
+	conns := make([]*proxyConn, 0, len(p.conns))
 	for pc := range p.conns {
-		if !p.c.linkAllowed(pc, p.to) {
-			victims = append(victims, pc)
-		}
+		conns = append(conns, pc)
 	}
 	p.mu.Unlock()
-	for _, pc := range victims {
-		pc.client.Close()
-		pc.backend.Close()
+	for _, pc := range conns {
+		if !p.c.linkAllowed(pc, p.to) {
+			p.closeConn(pc)
+		}
 	}
 }
 
 // dropAll closes every connection, e.g. when the member behind it dies.
 func (p *peerProxy) dropAll() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	conns := make([]*proxyConn, 0, len(p.conns))
 	for pc := range p.conns {
-		pc.client.Close()
-		pc.backend.Close()
+		conns = append(conns, pc)
+	}
+	p.mu.Unlock()
+	for _, pc := range conns {
+		p.closeConn(pc)
 	}
 }
 
