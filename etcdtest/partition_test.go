@@ -2,6 +2,7 @@ package etcdtest_test
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -58,9 +59,12 @@ var _ = Describe("Partitions", func() {
 
 		Expect(c.Heal()).To(Succeed())
 		Eventually(canWrite(c, iso)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
+		// All three agree on one leader: not necessarily the one elected
+		// during the isolation, as without pre-vote (etcd 3.4's default) the
+		// isolated member's higher term can force another election.
 		Eventually(func(ctx context.Context) []string {
 			return []string{leaderSeenBy(c, 0)(ctx), leaderSeenBy(c, 1)(ctx), leaderSeenBy(c, 2)(ctx)}
-		}).WithContext(ctx).WithTimeout(shortly).Should(HaveEach(And(Not(BeEmpty()), Equal(leaderSeenBy(c, other)(ctx)))))
+		}).WithContext(ctx).WithTimeout(shortly).Should(And(HaveEach(Not(BeEmpty())), allEqual()))
 	})
 
 	It("splits 5 members 2|3: the minority has no leader and cannot commit, the majority serves", func(ctx SpecContext) {
@@ -125,3 +129,8 @@ var _ = Describe("Partitions", func() {
 		Expect(c.Diagnostics()).NotTo(ContainSubstring("partitioned"))
 	})
 })
+
+// allEqual succeeds for a slice of strings that are all the same.
+func allEqual() OmegaMatcher {
+	return WithTransform(func(s []string) []string { return slices.Compact(slices.Clone(s)) }, HaveLen(1))
+}
