@@ -18,7 +18,7 @@ import (
 // Network faults: a leader's client cut off or slowed down (a ClientLink),
 // and its etcd member cut off from its peers (Cluster.Isolate).
 
-// takeoverMargin is what the takeover bounds allow beyond the property's
+// takeoverMargin is what the cut-off takeover bound allows beyond the property's
 // TTL + 1s: scheduling on a loaded 2-core machine, and the sampler's 1ms.
 const takeoverMargin = 300 * time.Millisecond
 
@@ -211,10 +211,13 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 			// majority side, which elects another node. When x was the raft
 			// leader, the new raft leader extends every lease by about an
 			// election timeout as it takes over (etcd's lessor Promote).
+			// The takeover is bounded by waitElected's deadline, not held to
+			// property 5's TTL + 1s: it includes a raft election and that
+			// extension, whose length depends on how busy the machine is.
+			// The property itself is held by the crash spec (faults_test.go)
+			// and measured by BenchmarkCrashedLeader.
 			next := waitElected(granted+3*time.Second, nodes[1:]...)
-			took := next.LastSelectAt().Sub(isolatedAt)
-			AddReportEntry("takeover after the isolation", took)
-			Expect(took).To(BeNumerically("<=", granted+time.Second+takeoverMargin+200*time.Millisecond))
+			AddReportEntry("takeover after the isolation", next.LastSelectAt().Sub(isolatedAt))
 			token := mustLeader(next).Revision
 			// a's member is still cut off, so a still sees itself first;
 			// it must not believe it.
