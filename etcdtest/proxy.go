@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,11 +41,11 @@ type peerProxy struct {
 
 // proxyConn is one connection through a peer proxy. raw is the accepted
 // TCP connection: closing it ends the connection whatever wraps it (TLS).
-// backend and cut are guarded by the proxy's mu.
+// backend and closed are guarded by the proxy's mu.
 type proxyConn struct {
 	raw     net.Conn
 	backend net.Conn
-	cut     bool // closed by a fault; must not be connected to the member
+	closed  bool // by a fault or its end: must not be connected to the member
 
 	fromOnce sync.Once
 	from     int // sending member, or -1 for an outsider; see sender
@@ -66,7 +69,7 @@ func (pc *proxyConn) sender(c *Cluster) int {
 // testHookPeerConnAllowed, when set, runs after a peer connection passed
 // the link check and before it is connected to the member: a test sets a
 // partition there to prove the connection does not outlive it.
-var testHookPeerConnAllowed func(p *peerProxy, raw net.Conn)
+var testHookPeerConnAllowed atomic.Pointer[func(p *peerProxy, raw net.Conn)]
 
 // probeGrace is how long a peer's answer to a bootstrap probe may take
 // before the proxy answers for it. A serving member answers in microseconds.
@@ -118,8 +121,8 @@ func (p *peerProxy) handle(raw net.Conn) {
 	if !p.c.linkAllowed(pc, p.to) {
 		return
 	}
-	if testHookPeerConnAllowed != nil {
-		testHookPeerConnAllowed(p, raw)
+	if hook := testHookPeerConnAllowed.Load(); hook != nil {
+		(*hook)(p, raw)
 	}
 	// With TLS the proxy terminates it, to read the HTTP inside (tls.go).
 	client := p.c.peerServerConn(raw)
@@ -217,7 +220,7 @@ func (p *peerProxy) track(pc *proxyConn) bool {
 func (p *peerProxy) attach(pc *proxyConn, backend net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pc.cut || p.closed {
+	if pc.closed || p.closed {
 		backend.Close()
 		return false
 	}
@@ -232,10 +235,10 @@ func (p *peerProxy) untrack(pc *proxyConn) {
 	p.closeConn(pc)
 }
 
-// closeConn closes both sides of pc and marks it cut.
+// closeConn closes both sides of pc and marks it closed.
 func (p *peerProxy) closeConn(pc *proxyConn) {
 	p.mu.Lock()
-	pc.cut = true
+	pc.closed = true
 	backend := pc.backend
 	p.mu.Unlock()
 	pc.raw.Close()
@@ -244,15 +247,16 @@ func (p *peerProxy) closeConn(pc *proxyConn) {
 	}
 }
 
+// tracked returns the connections open now.
+func (p *peerProxy) tracked() []*proxyConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Collect(maps.Keys(p.conns))
+}
+
 // cut closes every connection the cluster's link policy no longer allows.
 func (p *peerProxy) cut() {
-	p.mu.Lock()
-	conns := make([]*proxyConn, 0, len(p.conns))
-	for pc := range p.conns {
-		conns = append(conns, pc)
-	}
-	p.mu.Unlock()
-	for _, pc := range conns {
+	for _, pc := range p.tracked() {
 		if !p.c.linkAllowed(pc, p.to) {
 			p.closeConn(pc)
 		}
@@ -261,13 +265,7 @@ func (p *peerProxy) cut() {
 
 // dropAll closes every connection, e.g. when the member behind it dies.
 func (p *peerProxy) dropAll() {
-	p.mu.Lock()
-	conns := make([]*proxyConn, 0, len(p.conns))
-	for pc := range p.conns {
-		conns = append(conns, pc)
-	}
-	p.mu.Unlock()
-	for _, pc := range conns {
+	for _, pc := range p.tracked() {
 		p.closeConn(pc)
 	}
 }

@@ -21,11 +21,11 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 		t.Skip("partitions need Linux")
 	}
 	c := StartT(t, Config{})
-	defer func() { testHookPeerConnAllowed = nil }()
+	defer testHookPeerConnAllowed.Store(nil)
 	target := c.members[0].proxy
 	for attempt := 1; ; attempt++ {
 		caught := make(chan string, 1)
-		testHookPeerConnAllowed = func(p *peerProxy, raw net.Conn) {
+		hook := func(p *peerProxy, raw net.Conn) {
 			if p != target {
 				return
 			}
@@ -37,6 +37,7 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 			default: // a later connection: the partition is set already
 			}
 		}
+		testHookPeerConnAllowed.Store(&hook)
 		conn, err := net.Dial("tcp", strings.TrimPrefix(target.URL(), "http://"))
 		if err != nil {
 			t.Fatal(err)
@@ -50,7 +51,7 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 		if addr != conn.LocalAddr().String() {
 			// A member's connection was handled first; try again.
 			conn.Close()
-			testHookPeerConnAllowed = nil
+			testHookPeerConnAllowed.Store(nil)
 			if err := c.Heal(); err != nil {
 				t.Fatal(err)
 			}
