@@ -35,6 +35,22 @@ func linkedNode(path, id string, members []int, opts ...locker.Option) (*etcdtes
 	return link, n
 }
 
+// linkedLeader creates nodes a, b and c (TTL ttl) on path, a behind a
+// ClientLink of its own, each written "v"+ID; a writes first and is elected.
+func linkedLeader(path string) (*etcdtest.ClientLink, []*recorder) {
+	GinkgoHelper()
+	link, a := linkedNode(path, "a", nil, locker.WithTTL(ttl))
+	b := newNode(newClient(), path, locker.WithID("b"), locker.WithTTL(ttl))
+	c := newNode(newClient(), path, locker.WithID("c"), locker.WithTTL(ttl))
+	nodes := []*recorder{a, b, c}
+	explainFailure(nodes...)
+	for _, n := range nodes {
+		write(n, "v"+n.ID())
+	}
+	Expect(waitElected(3*time.Second, nodes...)).To(BeIdenticalTo(a))
+	return link, nodes
+}
+
 // healAfterSpec heals any partition before the nodes created so far are
 // closed (cleanups run last-registered first), so that Close does not wait
 // on an isolated member; and waits until every member serves again, so the
@@ -133,15 +149,8 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 	})
 
 	It("when the leader's client is cut off; restored, it rejoins behind the new leader", func() {
-		link, a := linkedNode(path, "a", nil, locker.WithTTL(ttl))
-		b := newNode(newClient(), path, locker.WithID("b"), locker.WithTTL(ttl))
-		c := newNode(newClient(), path, locker.WithID("c"), locker.WithTTL(ttl))
-		nodes := []*recorder{a, b, c}
-		explainFailure(nodes...)
-		for _, n := range nodes {
-			write(n, "v"+n.ID())
-		}
-		Expect(waitElected(3*time.Second, nodes...)).To(BeIdenticalTo(a))
+		link, nodes := linkedLeader(path)
+		a, b, c := nodes[0], nodes[1], nodes[2]
 		oldLease := leaseOfKey(a.Key())
 		granted := locker.Granted(a.Node)
 		s := startSampler(nodes...)
@@ -343,15 +352,8 @@ var _ = Describe("A leader whose client is slow", func() {
 	It("keeps leadership with a little latency; with 200ms each way it cannot, and no two nodes believe at once", func() {
 		etcdtest.SkipIfExternal(cluster)
 		path := newPath()
-		link, a := linkedNode(path, "a", nil, locker.WithTTL(ttl))
-		b := newNode(newClient(), path, locker.WithID("b"), locker.WithTTL(ttl))
-		c := newNode(newClient(), path, locker.WithID("c"), locker.WithTTL(ttl))
-		nodes := []*recorder{a, b, c}
-		explainFailure(nodes...)
-		for _, n := range nodes {
-			write(n, "v"+n.ID())
-		}
-		Expect(waitElected(3*time.Second, nodes...)).To(BeIdenticalTo(a))
+		link, nodes := linkedLeader(path)
+		a, b, c := nodes[0], nodes[1], nodes[2]
 		token := mustLeader(a).Revision
 		oldLease := leaseOfKey(a.Key())
 		s := startSampler(nodes...)
