@@ -368,18 +368,18 @@ func attempt(ctx context.Context, op func(context.Context) error) error {
 		err := op(actx)
 		timedOut := actx.Err() != nil
 		cancel()
-		if err == nil || ctx.Err() != nil {
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return err
+		case timedOut:
+			continue // at once: the balancer sends the next try elsewhere
+		case !unavailable(err):
 			return err
 		}
-		if !timedOut && !unavailable(err) {
+		select {
+		case <-ctx.Done():
 			return err
-		}
-		if !timedOut {
-			select {
-			case <-ctx.Done():
-				return err
-			case <-time.After(20 * time.Millisecond): // back off before the next try
-			}
+		case <-time.After(20 * time.Millisecond): // back off before the next try
 		}
 	}
 }
