@@ -91,7 +91,16 @@ func (c *Cluster) linkAllowed(pc *proxyConn, to int) bool {
 		// a refused peer connection is retried by etcd at once.
 		return false
 	}
-	return groups[from] == groups[to]
+	return c.linkOpen(from, to)
+}
+
+// linkOpen reports whether member from's raft messages reach member to
+// under the current network faults. Settling (settle.go) reasons with it.
+func (c *Cluster) linkOpen(from, to int) bool {
+	c.faultMu.Lock()
+	groups := c.groups
+	c.faultMu.Unlock()
+	return groups == nil || groups[from] == groups[to]
 }
 
 // Partitioned describes the current partition, e.g. "{node1} | {node2 node3}",
