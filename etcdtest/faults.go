@@ -21,7 +21,10 @@ func (c *Cluster) Isolate(i int) error {
 	}
 	groups := make([]int, len(c.members))
 	groups[i] = 1
-	return c.setGroups(groups)
+	if err := c.setGroups(groups); err != nil {
+		return err
+	}
+	return c.settleAfterFault("Isolate")
 }
 
 // Partition splits the members into groups: only members in the same group
@@ -52,7 +55,10 @@ func (c *Cluster) Partition(groups ...[]int) error {
 			g[i] = len(groups)
 		}
 	}
-	return c.setGroups(g)
+	if err := c.setGroups(g); err != nil {
+		return err
+	}
+	return c.settleAfterFault("Partition")
 }
 
 // Heal undoes Isolate and Partition: every member can reach every other again.
@@ -60,7 +66,10 @@ func (c *Cluster) Heal() error {
 	if err := c.checkLocal("Heal"); err != nil {
 		return err
 	}
-	return c.setGroups(nil)
+	if err := c.setGroups(nil); err != nil {
+		return err
+	}
+	return c.settleAfterRepair("Heal")
 }
 
 func (c *Cluster) setGroups(groups []int) error {
