@@ -47,6 +47,9 @@ type Cluster struct {
 	groups  []int // partition group of each member; nil when fully connected
 	links   []*ClientLink
 
+	noSettle atomic.Int32 // > 0: faults return without settling; see NoSettle
+	routeMu  sync.Mutex   // serialises re-routing the shared client; see route
+
 	booted  atomic.Bool // every member has served once; see peerProxy
 	started atomic.Bool
 	pending string // set on a BeforeSuite handle: what to say if it is used too early

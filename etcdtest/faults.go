@@ -11,7 +11,9 @@ import (
 var ErrExternal = errors.New("etcdtest: not available against an external cluster ($ETCDTEST_ENDPOINTS is set)")
 
 // Isolate cuts member i off from every peer, in both directions. Clients
-// still reach it. Heal undoes it.
+// still reach it. It returns once the others agree on a raft leader among
+// themselves: if member i led, they have elected a new one (see NoSettle).
+// Heal undoes it.
 func (c *Cluster) Isolate(i int) error {
 	if err := c.checkLocal("Isolate"); err != nil {
 		return err
@@ -24,13 +26,15 @@ func (c *Cluster) Isolate(i int) error {
 	if err := c.setGroups(groups); err != nil {
 		return err
 	}
-	return c.settleAfterFault("Isolate")
+	return c.settle("Isolate")
 }
 
 // Partition splits the members into groups: only members in the same group
 // can talk to each other (raft, snapshots, lease forwarding: all peer
 // traffic). Members listed in no group form one more group together. For
 // example Partition([]int{0}, []int{1, 2}) cuts member 0 off from 1 and 2.
+// It returns once the group holding a majority, if any, agrees on a raft
+// leader within itself (see NoSettle).
 func (c *Cluster) Partition(groups ...[]int) error {
 	if err := c.checkLocal("Partition"); err != nil {
 		return err
@@ -58,10 +62,11 @@ func (c *Cluster) Partition(groups ...[]int) error {
 	if err := c.setGroups(g); err != nil {
 		return err
 	}
-	return c.settleAfterFault("Partition")
+	return c.settle("Partition")
 }
 
-// Heal undoes Isolate and Partition: every member can reach every other again.
+// Heal undoes Isolate and Partition: every member can reach every other
+// again. It returns once the running members agree on one raft leader.
 func (c *Cluster) Heal() error {
 	if err := c.checkLocal("Heal"); err != nil {
 		return err
@@ -69,7 +74,7 @@ func (c *Cluster) Heal() error {
 	if err := c.setGroups(nil); err != nil {
 		return err
 	}
-	return c.settleAfterRepair("Heal")
+	return c.settle("Heal")
 }
 
 func (c *Cluster) setGroups(groups []int) error {

@@ -169,8 +169,10 @@ func (m *Member) signal(sig syscall.Signal, state string) (*process, error) {
 	return p, nil
 }
 
-// Kill sends SIGKILL, like a crash, and returns once the process is gone.
-// Its data stays; Restart brings it back. Killing a stopped member is a no-op.
+// Kill sends SIGKILL, like a crash, and returns once the process is gone
+// and the cluster has settled: if it was the raft leader, the remaining
+// majority has elected a new one (see Cluster.NoSettle). Its data stays;
+// Restart brings it back. Killing a stopped member is a no-op.
 func (m *Member) Kill() error {
 	if err := m.c.checkLocal("Kill"); err != nil {
 		return err
@@ -181,14 +183,15 @@ func (m *Member) Kill() error {
 	}
 	select {
 	case <-p.done:
-		return nil
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within 10s of SIGKILL", m.name, p.cmd.Process.Pid)
 	}
+	return m.c.settle("Kill(" + m.name + ")")
 }
 
-// Stop stops the member gracefully (SIGTERM) and waits for it to exit. If
-// ctx ends first, the member is killed. Stopping a stopped member is a no-op.
+// Stop stops the member gracefully (SIGTERM) and waits for it to exit and
+// for the cluster to settle, as Kill does. If ctx ends before the member
+// exits, the member is killed. Stopping a stopped member is a no-op.
 func (m *Member) Stop(ctx context.Context) error {
 	if err := m.c.checkLocal("Stop"); err != nil {
 		return err
@@ -200,7 +203,7 @@ func (m *Member) Stop(ctx context.Context) error {
 	p.cmd.Process.Signal(syscall.SIGCONT) // a paused member must run to handle SIGTERM
 	select {
 	case <-p.done:
-		return nil
+		return m.c.settle("Stop(" + m.name + ")")
 	case <-ctx.Done():
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
@@ -209,7 +212,10 @@ func (m *Member) Stop(ctx context.Context) error {
 }
 
 // Pause stops the member's process with SIGSTOP: it holds its ports and
-// connections but answers nothing, like a machine that froze.
+// connections but answers nothing, like a machine that froze. It returns
+// once every thread of the process is stopped and the cluster has settled:
+// if it was the raft leader, the remaining majority has elected a new one
+// (see Cluster.NoSettle).
 func (m *Member) Pause() error {
 	if err := m.c.checkLocal("Pause"); err != nil {
 		return err
@@ -230,10 +236,11 @@ func (m *Member) Pause() error {
 		}
 		time.Sleep(time.Millisecond) // polling the kernel's view, bounded by deadline
 	}
-	return nil
+	return m.c.settle("Pause(" + m.name + ")")
 }
 
-// Resume continues a paused member with SIGCONT.
+// Resume continues a paused member with SIGCONT and returns once the
+// members that can form a majority agree on one raft leader again.
 func (m *Member) Resume() error {
 	if err := m.c.checkLocal("Resume"); err != nil {
 		return err
@@ -242,12 +249,16 @@ func (m *Member) Resume() error {
 	if err == nil && p == nil {
 		return fmt.Errorf("etcdtest: cannot resume member %s: it is %s", m.name, m.State())
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return m.c.settle("Resume(" + m.name + ")")
 }
 
 // Restart stops the member if it runs (gracefully), starts it again with the
 // same name, URLs and data, and returns when it serves linearizable reads
-// again — which needs a quorum of the cluster. ctx bounds the wait; without a
+// again — which needs a quorum of the cluster — and the members that can
+// form a majority agree on one raft leader. ctx bounds the wait; without a
 // deadline, Config.StartTimeout does.
 func (m *Member) Restart(ctx context.Context) error {
 	if err := m.c.checkLocal("Restart"); err != nil {
@@ -266,7 +277,11 @@ func (m *Member) Restart(ctx context.Context) error {
 	if err := m.c.waitServing(ctx, m); err != nil {
 		return err
 	}
-	return nil
+	if m.c.noSettle.Load() > 0 {
+		m.c.route(m.c.majority())
+		return nil
+	}
+	return m.c.settleContext(ctx, "Restart("+m.name+")")
 }
 
 // exited returns the process's exit error if the current run has ended.

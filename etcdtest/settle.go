@@ -1,12 +1,238 @@
 package etcdtest
 
 // Settling: a fault returns once its consequence holds, not just its cause.
-// (Being written; the stubs keep the fault methods' call sites stable.)
+//
+// Take the raft leader away from a majority (kill, stop or pause its member,
+// isolate it, leave it in a minority partition) and for about an election
+// timeout the others still follow it. A proposal sent then is forwarded to
+// the lost leader and dropped, and etcd answers only after its request
+// timeout, 5 s later — the whole budget of the spec's Eventually spent in one
+// call. So every fault and every repair ends by settling: the members that
+// can still form a majority (running, not paused, and connected to each
+// other both ways) must agree on one raft leader among themselves. Where no
+// majority remains there is nothing to wait for and the call returns at once.
+//
+// Settling also routes the cluster's shared client: its endpoints become
+// the members of that majority, so Reset, Cluster.Key and Client() do not
+// send requests to a member that cannot answer them.
+//
+// A spec about the leaderless window itself turns settling off with
+// NoSettle for as long as it needs, and may call Settle to wait explicitly.
 
-// settleAfterFault waits, after a fault, until the members that still form
-// a majority agree on a raft leader among themselves.
-func (c *Cluster) settleAfterFault(op string) error { return nil }
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
 
-// settleAfterRepair waits, after a repair, until every running member
-// agrees on one raft leader.
-func (c *Cluster) settleAfterRepair(op string) error { return nil }
+// NoSettle makes fault and repair methods (Kill, Stop, Pause, Resume,
+// Restart, Isolate, Partition, Heal and the other network faults) return as
+// soon as the fault itself has taken effect, without waiting for the raft
+// leader election it causes, until the returned function is called. Use it
+// for specs about the leaderless window:
+//
+//	DeferCleanup(cluster.NoSettle())
+//	Expect(leader.Kill()).To(Succeed()) // returns once the process is gone; the others still follow it
+//
+// Call Settle to wait for the cluster explicitly. The shared client's
+// routing (see Settle) still follows every fault.
+func (c *Cluster) NoSettle() (restore func()) {
+	c.mustBeStarted()
+	c.noSettle.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { c.noSettle.Add(-1) }) }
+}
+
+// Settle waits until the members that can form a majority (running, not
+// paused, and connected both ways) agree on one raft leader among
+// themselves, and routes the shared client to them. It returns at once when
+// no majority remains. Fault methods call it before they return (see
+// NoSettle); call it yourself after faults injected with settling off.
+// ctx bounds the wait; without a deadline, the settle timeout does
+// (20 election timeouts + 2 s; 4 s by default).
+func (c *Cluster) Settle(ctx context.Context) error {
+	if err := c.checkLocal("Settle"); err != nil {
+		return err
+	}
+	return c.settleContext(ctx, "Settle")
+}
+
+// settle is the last step of every fault and repair method.
+func (c *Cluster) settle(op string) error {
+	if c.noSettle.Load() > 0 {
+		c.route(c.majority())
+		return nil
+	}
+	return c.settleContext(context.Background(), op)
+}
+
+// settleTimeout bounds one settling: a few election rounds with margin for
+// a loaded machine, scaled with the election timeout.
+func (c *Cluster) settleTimeout() time.Duration {
+	return 20*c.cfg.ElectionTimeout + 2*time.Second
+}
+
+func (c *Cluster) settleContext(ctx context.Context, op string) error {
+	group := c.majority()
+	c.route(group)
+	if group == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.settleTimeout())
+	defer cancel()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		views := c.leaderViews(ctx, group)
+		if agreed(views, group) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return c.settleError(ctx, op, group, views)
+		case <-tick.C:
+		}
+		if g := c.majority(); !slices.Equal(g, group) {
+			// A member died or the network changed meanwhile: settle what is left.
+			group = g
+			c.route(group)
+			if group == nil {
+				return nil
+			}
+		}
+	}
+}
+
+// majority returns the members that can make progress together: the
+// largest set of running, unpaused members connected both ways, if it holds
+// a quorum of the membership; nil otherwise. Members are in index order.
+func (c *Cluster) majority() []*Member {
+	up := func(m *Member) bool { return m.State() == "running" }
+	seen := make([]bool, len(c.members))
+	var best []*Member
+	for i, m := range c.members {
+		if seen[i] || !up(m) {
+			continue
+		}
+		// The connected component of member i, over links open both ways.
+		comp := []int{i}
+		seen[i] = true
+		for k := 0; k < len(comp); k++ {
+			a := comp[k]
+			for b, mb := range c.members {
+				if !seen[b] && up(mb) && c.linkOpen(a, b) && c.linkOpen(b, a) {
+					seen[b] = true
+					comp = append(comp, b)
+				}
+			}
+		}
+		if len(comp) > len(best) {
+			slices.Sort(comp)
+			best = best[:0]
+			for _, j := range comp {
+				best = append(best, c.members[j])
+			}
+		}
+	}
+	if len(best) < len(c.members)/2+1 {
+		return nil
+	}
+	return best
+}
+
+// leaderView is what one member says of the raft leader.
+type leaderView struct {
+	leader uint64
+	err    error
+}
+
+// leaderViews asks each member of group for the raft leader it follows.
+func (c *Cluster) leaderViews(ctx context.Context, group []*Member) []leaderView {
+	views := make([]leaderView, len(group))
+	var wg sync.WaitGroup
+	for i, m := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+			defer cancel()
+			st, err := m.client.Status(qctx, m.ClientURL())
+			if err != nil {
+				views[i].err = err
+				return
+			}
+			views[i].leader = st.Leader
+		}()
+	}
+	wg.Wait()
+	return views
+}
+
+// agreed reports whether every member of group follows one leader in group.
+func agreed(views []leaderView, group []*Member) bool {
+	for _, v := range views {
+		if v.err != nil || v.leader == 0 || v.leader != views[0].leader {
+			return false
+		}
+	}
+	return slices.ContainsFunc(group, func(m *Member) bool { return m.id == views[0].leader })
+}
+
+func (c *Cluster) settleError(ctx context.Context, op string, group []*Member, views []leaderView) error {
+	var names, seen []string
+	for i, m := range group {
+		names = append(names, m.name)
+		switch v := views[i]; {
+		case v.err != nil:
+			seen = append(seen, fmt.Sprintf("%s: %v", m.name, v.err))
+		case v.leader == 0:
+			seen = append(seen, m.name+" follows no leader")
+		case c.memberByID(v.leader) == nil:
+			seen = append(seen, fmt.Sprintf("%s follows %x, not a member", m.name, v.leader))
+		default:
+			l := c.memberByID(v.leader)
+			seen = append(seen, fmt.Sprintf("%s follows %s (%s)", m.name, l.name, l.State()))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "etcdtest: %s: members {%s} did not agree on a raft leader among themselves within %v (%v): %s.\n"+
+		"The fault stays in effect. On a loaded machine raise Config.ElectionTimeout or give more time with Settle(ctx); "+
+		"to test the leaderless window itself, use Cluster.NoSettle. The members' logs say why:",
+		op, strings.Join(names, " "), c.settleTimeout(), context.Cause(ctx), strings.Join(seen, "; "))
+	for _, m := range group {
+		fmt.Fprintf(&b, "\n--- last lines of %s's log ---\n%s", m.name, tail(m.Logs(), 1200))
+	}
+	return fmt.Errorf("%s", b.String())
+}
+
+// route points the shared client at group, the members that can serve; a
+// request sent to a paused, dead or cut-off member would wait for its
+// deadline. Without a majority it keeps every member that runs.
+func (c *Cluster) route(group []*Member) {
+	if group == nil {
+		for _, m := range c.members {
+			if m.State() == "running" {
+				group = append(group, m)
+			}
+		}
+	}
+	if len(group) == 0 {
+		return // nothing can serve; keep the endpoints, for when members return
+	}
+	eps := make([]string, len(group))
+	for i, m := range group {
+		eps[i] = m.ClientURL()
+	}
+	c.routeMu.Lock()
+	defer c.routeMu.Unlock()
+	if c.client == nil || slices.Equal(c.client.Endpoints(), eps) {
+		return
+	}
+	c.client.SetEndpoints(eps...)
+}
+
+// settleAfterFault is settle; the name some fault methods call it by.
+func (c *Cluster) settleAfterFault(op string) error { return c.settle(op) }
