@@ -12,10 +12,13 @@ import (
 //	Eventually(cluster.Key("/services/scheduler/a")).Should(matchers.BeMissing())
 //
 // The actual must be an etcdtest.Key (or *etcdtest.Key), read on every poll
-// with a linearizable read through the key's client. A read that fails is no
-// match, and the failure message says so; so to assert that a key exists,
-// prefer Should(HaveValue(Anything())) to ShouldNot(BeMissing()), which a
-// failed read would pass.
+// with a linearizable read through the key's client, bounded by
+// QueryTimeout. Only etcd's answer "no such key" is a match. A read that
+// fails is an error, not a mismatch: while the member the key is read
+// through is paused, both Expect(key).To(matchers.BeMissing()) and
+// Consistently(key).ShouldNot(matchers.BeMissing()) fail with the read error
+// ("matchers.BeMissing: cannot read /lock via node2: ..."), and Eventually
+// reads again on its next poll.
 func BeMissing() types.GomegaMatcher {
 	return &beMissingMatcher{}
 }
@@ -34,15 +37,18 @@ func (m *beMissingMatcher) Match(actual any) (bool, error) {
 	m.mu.Lock()
 	m.last = r
 	m.mu.Unlock()
-	return r.err == nil && !r.found, nil
+	if r.err != nil {
+		return false, cannotRead("BeMissing", r.key, r.err)
+	}
+	return !r.found, nil
 }
 
 func (m *beMissingMatcher) FailureMessage(actual any) string {
 	m.mu.Lock()
 	r := m.last
 	m.mu.Unlock()
-	if r.err != nil {
-		return fmt.Sprintf("Expected key %s not to exist, but reading it failed (no match on this poll; Eventually reads it again):\n    %v", r.key, r.err)
+	if r.err != nil { // Match returned the error; Gomega shows that instead
+		return cannotRead("BeMissing", r.key, r.err).Error()
 	}
 	return fmt.Sprintf("Expected key %s not to exist, but it has the value\n%s", r.key, formatValue(r.value))
 }
@@ -51,11 +57,16 @@ func (m *beMissingMatcher) NegatedFailureMessage(actual any) string {
 	m.mu.Lock()
 	r := m.last
 	m.mu.Unlock()
+	if r.err != nil {
+		return cannotRead("BeMissing", r.key, r.err).Error()
+	}
 	return fmt.Sprintf("Expected key %s to exist, but it does not", r.key)
 }
 
 // MatchMayChangeInTheFuture is false for a key whose client is closed (its
-// cluster was stopped), and for an actual that is not a key.
+// cluster was stopped) or that has none, and for an actual that is not a
+// key: Eventually gives up at once on them. A key read through a paused or
+// killed member may be read again, so Eventually polls on.
 func (m *beMissingMatcher) MatchMayChangeInTheFuture(actual any) bool {
 	k, ok := asKey(actual)
 	return ok && keyMayChange(k)

@@ -1,10 +1,13 @@
 package matchers_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
 	"github.com/etcd-test-cluster/etcd-test-cluster/matchers"
 )
 
@@ -32,20 +35,50 @@ var _ = Describe("BeMissing", func() {
 		Expect(m.NegatedFailureMessage(key)).To(Equal("Expected key /matchers/missing via node1 to exist, but it does not"))
 	})
 
-	It("counts a failed read as no match yet, and says what failed", func() {
-		frozen := cluster.Member(2)
-		key := frozen.Key("/matchers/missing")
-		pause(frozen)
+	Describe("while the member it is read through is paused", func() {
+		var key etcdtest.Key
+		const cannotRead = "matchers.BeMissing: cannot read /matchers/missing via node3: context deadline exceeded (no answer within QueryTimeout, 1s)"
 
-		m := matchers.BeMissing()
-		ok, err := m.Match(key)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(ok).To(BeFalse())
-		Expect(m.FailureMessage(key)).To(Equal("Expected key /matchers/missing via node3 not to exist, but reading it failed (no match on this poll; Eventually reads it again):\n" +
-			"    etcdtest: get /matchers/missing via node3: context deadline exceeded"))
+		BeforeEach(func(ctx SpecContext) {
+			Expect(cluster.Key("/matchers/missing").Put(ctx, "here")).To(Succeed())
+			key = cluster.Member(2).Key("/matchers/missing")
+			Eventually(key).ShouldNot(matchers.BeMissing()) // node3 has applied the put
+			pause(cluster.Member(2))
+		})
 
-		Expect(frozen.Resume()).To(Succeed())
-		Eventually(key).Should(matchers.BeMissing())
+		It("is an error, not a mismatch", func() {
+			m := matchers.BeMissing()
+			ok, err := m.Match(key)
+			Expect(err).To(MatchError(cannotRead))
+			Expect(ok).To(BeFalse())
+			Expect(m.(types.OracleMatcher).MatchMayChangeInTheFuture(key)).To(BeTrue())
+		})
+
+		It("fails Expect and Consistently in both forms, with the read error", func() {
+			Expect(InterceptGomegaFailure(func() {
+				Expect(key).NotTo(matchers.BeMissing())
+			})).To(MatchError(cannotRead))
+			Expect(InterceptGomegaFailure(func() {
+				Expect(key).To(matchers.BeMissing())
+			})).To(MatchError(cannotRead))
+			Expect(InterceptGomegaFailures(func() {
+				Consistently(key, 3*time.Second).ShouldNot(matchers.BeMissing())
+			})).To(HaveExactElements(MatchText("Failed after <N>.<N>s.\n" + cannotRead + "\n")))
+		})
+
+		It("lets Eventually read again until the member is resumed", func(ctx SpecContext) {
+			Expect(cluster.Key("/matchers/missing").Delete(ctx)).To(Succeed()) // through the majority
+			polls := logPolls(matchers.BeMissing())
+			resumed := make(chan error, 1)
+			go func() {
+				<-polls.failed // Eventually has seen the read fail: resume the member mid-poll
+				resumed <- cluster.Member(2).Resume()
+			}()
+			Eventually(key).WithTimeout(10 * time.Second).Should(polls)
+			Expect(<-resumed).To(Succeed())
+			Expect(polls.errors()).NotTo(BeEmpty())
+			Expect(polls.errors()[0]).To(Equal(cannotRead))
+		})
 	})
 
 	It("is an error, not a mismatch, on anything but a key", func() {

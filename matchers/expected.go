@@ -11,8 +11,10 @@ import (
 	"github.com/onsi/gomega/types"
 )
 
-// QueryTimeout bounds each etcd request a matcher makes on one poll. A
-// request that takes longer counts as a failed read: no match on this poll.
+// QueryTimeout bounds each etcd request a matcher makes on one poll, apart
+// from the spec's own timeouts. A request that takes longer is a failed
+// read: an error from Match for the key matchers and HaveRaftLeader, an
+// unhealthy member for BeHealthy (see the package doc).
 const QueryTimeout = time.Second
 
 // historyShown is how many of a node's last events a failure message lists.

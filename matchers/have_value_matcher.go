@@ -1,13 +1,10 @@
 package matchers
 
 import (
-	"context"
 	"fmt"
 	"sync"
 
 	"github.com/onsi/gomega/types"
-
-	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
 )
 
 // HaveValue succeeds when the value matches expected, a value or a Gomega
@@ -18,11 +15,18 @@ import (
 //
 // The actual is either
 //   - an etcdtest.Key (or *etcdtest.Key): its current value, read on every
-//     poll with a linearizable read through the key's client. A key that
-//     does not exist, or a read that fails, is no match; the failure message
-//     says which (see BeMissing for a key that must not exist); or
+//     poll with a linearizable read through the key's client, bounded by
+//     QueryTimeout. A key that does not exist is no match, and the failure
+//     message says so (see BeMissing for a key that must not exist). A read
+//     that fails — the member it goes through is paused, killed or cut off,
+//     the quorum is lost — is an error, not a mismatch:
+//     Expect(key).NotTo(matchers.HaveValue("old")) and
+//     Consistently(key).ShouldNot(matchers.HaveValue("old")) fail while etcd
+//     does not answer, with the read error ("matchers.HaveValue: cannot read
+//     /test via node2: ..."), and Eventually reads again on its next poll; or
 //   - a *locker.Node: the elected value as the node sees it
-//     (locker.Node.Leader). A node that sees no leader has no value to match.
+//     (locker.Node.Leader), its own belief with no request to etcd, so Match
+//     cannot fail to read. A node that sees no leader has no value to match.
 //
 // Gomega has a HaveValue of its own: import this package qualified.
 func HaveValue(expected any) types.GomegaMatcher {
@@ -45,7 +49,10 @@ func (m *haveValueMatcher) Match(actual any) (bool, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.isNode, m.key = false, r
-		if r.err != nil || !r.found {
+		if r.err != nil {
+			return false, cannotRead("HaveValue", r.key, r.err)
+		}
+		if !r.found {
 			return false, nil
 		}
 		return m.expected.matcher.Match(r.value)
@@ -78,8 +85,8 @@ func (m *haveValueMatcher) message(actual any, negated bool) string {
 		defer m.mu.Unlock()
 		r := m.key
 		switch {
-		case r.err != nil:
-			return fmt.Sprintf("Expected key %s to have a value matching\n%s\nbut reading it failed (no match on this poll; Eventually reads it again):\n    %v", r.key, m.expected, r.err)
+		case r.err != nil: // Match returned the error; Gomega shows that instead
+			return cannotRead("HaveValue", r.key, r.err).Error()
 		case !r.found:
 			return fmt.Sprintf("Expected key %s to have a value matching\n%s\nbut the key does not exist", r.key, m.expected)
 		case negated:
@@ -103,46 +110,12 @@ func (m *haveValueMatcher) message(actual any, negated bool) string {
 }
 
 // MatchMayChangeInTheFuture is false for a closed node, a key whose client
-// is closed (its cluster was stopped), and an actual of another type.
+// is closed (its cluster was stopped) or that has none, and an actual of
+// another type: Eventually gives up at once on them. A key read through a
+// paused or killed member may be read again, so Eventually polls on.
 func (m *haveValueMatcher) MatchMayChangeInTheFuture(actual any) bool {
 	if k, ok := asKey(actual); ok {
 		return keyMayChange(k)
 	}
 	return nodeMayChange(actual)
-}
-
-// keyRead is the result of reading a key once.
-type keyRead struct {
-	key   string // the key and where it is read: "/test via node2"
-	value string
-	found bool
-	err   error
-}
-
-func asKey(actual any) (etcdtest.Key, bool) {
-	switch k := actual.(type) {
-	case etcdtest.Key:
-		return k, true
-	case *etcdtest.Key:
-		if k != nil {
-			return *k, true
-		}
-	}
-	return etcdtest.Key{}, false
-}
-
-func readKey(k etcdtest.Key) keyRead {
-	r := keyRead{key: k.String()}
-	if k.Client() == nil {
-		r.err = fmt.Errorf("the key has no client: use one from Cluster.Key or Member.Key")
-		return r
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), QueryTimeout)
-	defer cancel()
-	r.value, r.found, r.err = k.Get(ctx)
-	return r
-}
-
-func keyMayChange(k etcdtest.Key) bool {
-	return k.Client() != nil && k.Client().Ctx().Err() == nil
 }

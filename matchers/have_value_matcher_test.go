@@ -1,6 +1,7 @@
 package matchers_test
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -123,24 +124,54 @@ etcd says: no candidate keys under %[1]s/ (revision `, path)))
 			Expect(m.FailureMessage(nil)).To(Equal("Expected key /matchers/none via cluster to have a value matching\n    <string>: v1\nbut the key does not exist"))
 		})
 
-		It("counts a failed read as no match yet, and says what failed", func() {
-			frozen := cluster.Member(1)
-			through := frozen.Key("/matchers/key")
-			pause(frozen)
+		Describe("while the member it is read through is paused", func() {
+			var through etcdtest.Key
+			const cannotRead = "matchers.HaveValue: cannot read /matchers/key via node2: context deadline exceeded (no answer within QueryTimeout, 1s)"
 
-			m := matchers.HaveValue("v1")
-			start := time.Now()
-			ok, err := m.Match(through)
-			Expect(err).NotTo(HaveOccurred(), "a transient error is no match, not an error")
-			Expect(ok).To(BeFalse())
-			Expect(time.Since(start)).To(BeNumerically("<", matchers.QueryTimeout+time.Second), "the read is bounded")
-			Expect(m.FailureMessage(through)).To(Equal("Expected key /matchers/key via node2 to have a value matching\n    <string>: v1\n" +
-				"but reading it failed (no match on this poll; Eventually reads it again):\n" +
-				"    etcdtest: get /matchers/key via node2: context deadline exceeded"))
-			Expect(m.(types.OracleMatcher).MatchMayChangeInTheFuture(through)).To(BeTrue())
+			BeforeEach(func() {
+				through = cluster.Member(1).Key("/matchers/key")
+				pause(cluster.Member(1))
+			})
 
-			Expect(frozen.Resume()).To(Succeed())
-			Eventually(through).Should(matchers.HaveValue("v1"))
+			It("is an error, not a mismatch, bounded by QueryTimeout", func() {
+				m := matchers.HaveValue("old")
+				start := time.Now()
+				ok, err := m.Match(through)
+				Expect(err).To(MatchError(cannotRead))
+				Expect(err).To(MatchError(context.DeadlineExceeded), "the error wraps etcd's")
+				Expect(ok).To(BeFalse())
+				Expect(time.Since(start)).To(BeNumerically("<", matchers.QueryTimeout+time.Second), "the read is bounded")
+				Expect(m.(types.OracleMatcher).MatchMayChangeInTheFuture(through)).To(BeTrue(), "a resumed member answers again")
+			})
+
+			It("fails Expect in both forms, with the read error", func() {
+				Expect(InterceptGomegaFailure(func() {
+					Expect(through).NotTo(matchers.HaveValue("old"))
+				})).To(MatchError(cannotRead))
+				Expect(InterceptGomegaFailure(func() {
+					Expect(through).To(matchers.HaveValue("v1"))
+				})).To(MatchError(cannotRead))
+			})
+
+			It("fails Consistently in the negated form at the first failed read", func() {
+				failures := InterceptGomegaFailures(func() {
+					Consistently(through, 3*time.Second).ShouldNot(matchers.HaveValue("old"))
+				})
+				Expect(failures).To(HaveExactElements(MatchText("Failed after <N>.<N>s.\n" + cannotRead + "\n")))
+			})
+
+			It("lets Eventually read again until the member is resumed", func() {
+				polls := logPolls(matchers.HaveValue("v1"))
+				resumed := make(chan error, 1)
+				go func() {
+					<-polls.failed // Eventually has seen the read fail: resume the member mid-poll
+					resumed <- cluster.Member(1).Resume()
+				}()
+				Eventually(through).WithTimeout(10 * time.Second).Should(polls)
+				Expect(<-resumed).To(Succeed())
+				Expect(polls.errors()).NotTo(BeEmpty())
+				Expect(polls.errors()[0]).To(Equal(cannotRead))
+			})
 		})
 	})
 

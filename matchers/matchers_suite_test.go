@@ -3,10 +3,9 @@ package matchers_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,28 +115,53 @@ func bailsOutEarly(actual any, matcher types.GomegaMatcher) string {
 	return err.Error()
 }
 
-// pause freezes member m and waits until every thread of its process is
-// stopped: SIGSTOP takes effect asynchronously, and Member.Pause returns
-// when the signal is sent, so a request sent right after it may still be
-// answered.
+// pause freezes member m (Member.Pause returns once every thread of it is
+// stopped) and resumes it after the spec if the spec has not.
 func pause(m *etcdtest.Member) {
 	GinkgoHelper()
-	pid := m.Pid()
 	Expect(m.Pause()).To(Succeed())
-	Eventually(func() []string {
-		var running []string
-		stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
-		for _, stat := range stats {
-			b, err := os.ReadFile(stat)
-			if err != nil {
-				continue // the thread exited
-			}
-			// pid (comm) state ...: comm may hold spaces, so cut after ')'
-			s := string(b)
-			if i := strings.LastIndexByte(s, ')'); i < 0 || !strings.HasPrefix(s[i+1:], " T") {
-				running = append(running, stat)
-			}
+	DeferCleanup(func() error {
+		if m.Paused() {
+			return m.Resume()
 		}
-		return running
-	}).WithTimeout(2*time.Second).WithPolling(time.Millisecond).Should(BeEmpty(), "threads of %s not stopped yet", m)
+		return nil
+	})
+}
+
+// pollLog wraps a matcher and keeps the errors its Match returned; failed
+// is closed at the first one, so a spec can act in the middle of an
+// Eventually that has seen a read fail.
+type pollLog struct {
+	types.GomegaMatcher
+	mu     sync.Mutex
+	errs   []error
+	failed chan struct{}
+}
+
+func logPolls(m types.GomegaMatcher) *pollLog {
+	return &pollLog{GomegaMatcher: m, failed: make(chan struct{})}
+}
+
+func (p *pollLog) Match(actual any) (bool, error) {
+	ok, err := p.GomegaMatcher.Match(actual)
+	if err != nil {
+		p.mu.Lock()
+		p.errs = append(p.errs, err)
+		if len(p.errs) == 1 {
+			close(p.failed)
+		}
+		p.mu.Unlock()
+	}
+	return ok, err
+}
+
+// errors are the errors Match returned, as text.
+func (p *pollLog) errors() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := make([]string, len(p.errs))
+	for i, err := range p.errs {
+		s[i] = err.Error()
+	}
+	return s
 }
