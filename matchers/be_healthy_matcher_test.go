@@ -2,6 +2,7 @@ package matchers_test
 
 import (
 	"context"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -58,6 +59,8 @@ var _ = Describe("BeHealthy", func() {
 		Expect(m.Match(cluster)).To(BeFalse())
 		Expect(m.FailureMessage(cluster)).To(ContainSubstring("\n    node2: paused: frozen by Pause, it answers nothing until Resume\n"))
 		Expect(frozen).NotTo(matchers.BeHealthy())
+		// Not answering is what unhealthy means: a mismatch, not a read error.
+		Consistently(frozen, 300*time.Millisecond).ShouldNot(matchers.BeHealthy())
 
 		Expect(frozen.Resume()).To(Succeed())
 		Eventually(cluster).Should(matchers.BeHealthy())
@@ -93,9 +96,12 @@ var _ = Describe("BeHealthy", func() {
 		Expect(bailsOutEarly(stopped.Member(0), matchers.BeHealthy())).To(ContainSubstring(
 			"Expected etcd member gone1 to be healthy, but it is not:\n    stopped (it will not change any more)\n    gone1: stopped: down: Restart brings it back\n"))
 		By("and so do the other matchers on what belonged to it")
-		bailsOutEarly(stopped.Key("/k"), matchers.HaveValue("v"))
-		bailsOutEarly(stopped.Member(0).Key("/k"), matchers.BeMissing())
-		Expect(bailsOutEarly(stopped, matchers.HaveRaftLeader("gone1"))).To(ContainSubstring("but it has none: the cluster is stopped"))
+		Expect(bailsOutEarly(stopped.Key("/k"), matchers.HaveValue("v"))).To(MatchText("No future change is possible.  Bailing out early after <N>.<N>s.\n" +
+			"matchers.HaveValue: cannot read /k via cluster: its client is closed (the cluster was stopped)\n"))
+		Expect(bailsOutEarly(stopped.Member(0).Key("/k"), matchers.BeMissing())).To(MatchText("No future change is possible.  Bailing out early after <N>.<N>s.\n" +
+			"matchers.BeMissing: cannot read /k via gone1: its client is closed (the cluster was stopped)\n"))
+		Expect(bailsOutEarly(stopped, matchers.HaveRaftLeader("gone1"))).To(MatchText("No future change is possible.  Bailing out early after <N>.<N>s.\n" +
+			"matchers.HaveRaftLeader: cannot read the raft leader of etcd cluster (gone1): the cluster is stopped\n"))
 	})
 
 	It("is an error, not a mismatch, on anything but a cluster or a member", func() {

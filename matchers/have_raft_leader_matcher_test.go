@@ -1,6 +1,8 @@
 package matchers_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -43,15 +45,33 @@ var _ = Describe("HaveRaftLeader", func() {
 		Expect(m.NegatedFailureMessage(cluster)).To(Equal("The cluster's raft leader:\nExpected\n    <string>: " + leader.Name() + "\nnot to equal\n    <string>: " + leader.Name()))
 	})
 
-	It("does not match a cluster without quorum, and says why", func() {
+	It("does not match when the members that run say nobody leads, and lists what each said", func() {
+		pause(cluster.Member(0))
+		pause(cluster.Member(1))
+		m := matchers.HaveRaftLeader(leader)
+		// node3, alone, drops its leader within an election timeout.
+		Eventually(cluster).ShouldNot(m)
+		Expect(m.FailureMessage(cluster)).To(Equal("Expected the cluster's raft leader to match\n    <string>: " + leader.Name() +
+			"\nbut there is none: node1 is paused; node2 is paused; node3 sees no leader"))
+		Expect(cluster).NotTo(matchers.HaveRaftLeader(leader), "the members answered: nobody leads")
+	})
+
+	It("is an error when no member can say, in both forms", func() {
 		pause(cluster.Member(0))
 		pause(cluster.Member(1))
 		pause(cluster.Member(2))
+		const cannotRead = "matchers.HaveRaftLeader: cannot read the raft leader of etcd cluster (node1, node2, node3): " +
+			"no member runs: node1 is paused; node2 is paused; node3 is paused"
 		m := matchers.HaveRaftLeader(leader)
 		ok, err := m.Match(cluster)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).To(MatchError(cannotRead))
 		Expect(ok).To(BeFalse())
-		Expect(m.FailureMessage(cluster)).To(HavePrefix("Expected the cluster's raft leader to match\n    <string>: " + leader.Name() + "\nbut it has none: etcdtest: no member reports a raft leader"))
+		Expect(InterceptGomegaFailure(func() {
+			Expect(cluster).NotTo(matchers.HaveRaftLeader(leader))
+		})).To(MatchError(cannotRead))
+		Expect(InterceptGomegaFailures(func() {
+			Consistently(cluster, time.Second).ShouldNot(matchers.HaveRaftLeader(leader))
+		})).To(HaveExactElements(MatchText("Failed after <N>.<N>s.\n" + cannotRead + "\n")))
 	})
 
 	It("is an error, not a mismatch, on anything but a cluster", func() {
