@@ -27,6 +27,13 @@ import (
 // cannot serve. Every poll asks each member afresh, in parallel, each
 // request bounded by QueryTimeout.
 //
+// Unlike the matchers that read a key or the raft leader, BeHealthy never
+// returns an error for a member that does not answer: not answering within
+// QueryTimeout is what "not healthy" means, so silence is the answer it
+// checks, not a read that failed. Expect(member).NotTo(matchers.BeHealthy())
+// passing while the member is paused is true and useful; and the positive
+// form cannot pass on silence, since healthy needs every member's answer.
+//
 // The failure message lists each member: its state, the raft leader it
 // sees, and what failed; then the raft leader and any partition. A stopped
 // cluster (or a member of one) is never healthy again, so Eventually gives
@@ -129,11 +136,7 @@ func clientOpen(m *etcdtest.Member) bool {
 
 func clusterHealth(c *etcdtest.Cluster) health {
 	members := c.Members()
-	names := make([]string, len(members))
-	for i, m := range members {
-		names[i] = m.Name()
-	}
-	h := health{what: fmt.Sprintf("etcd cluster (%s)", strings.Join(names, ", "))}
+	h := health{what: clusterName(members)}
 	if c.Stopped() {
 		h.stopped = true
 		return h

@@ -19,17 +19,42 @@ Every Match reads current state: the node's view, or etcd itself, each etcd
 request bounded by QueryTimeout. So Eventually waits for an outcome and
 Consistently holds one, and a matcher never hangs on a frozen member.
 
-A failed read (a paused or killed member, a lost quorum) is not an error: the
-matcher reports no match, Eventually tries again on its next poll, and the
-failure message says what the read returned. Because a failed read is "no
-match", the negated forms pass while etcd does not answer: prefer
-Should(HaveValue(Not(Equal("old")))) to ShouldNot(HaveValue("old")), and
-Should(HaveValue(Anything())) to ShouldNot(BeMissing()), where that matters.
+# A read that fails is an error
+
+The matchers that decide on what etcd holds — HaveValue and BeMissing on a
+key, HaveRaftLeader — follow Gomega's convention for an actual that cannot
+be read (HaveHTTPStatus, gexec.Exit): when the read fails (the member it
+goes through is paused, killed or cut off, the quorum is lost, no answer
+comes within QueryTimeout), Match returns an error, which is neither a match
+nor a mismatch. So
+
+  - Expect and Consistently fail, in the Should and the ShouldNot form alike:
+    Consistently(key).ShouldNot(matchers.HaveValue("old")) never passes
+    because etcd was silent;
+  - Eventually polls again, and succeeds once the read does and matches.
+
+The error names the matcher, what it read through which client or member,
+and why:
+
+	matchers.HaveValue: cannot read /config via node2: context deadline exceeded (no answer within QueryTimeout, 1s)
+
+Answers etcd does give are matches or mismatches as usual: a key that does
+not exist is a mismatch for HaveValue and a match for BeMissing, and members
+that answer "no raft leader" are a mismatch for HaveRaftLeader.
+
+BeHealthy is the deliberate exception: a member that does not answer is
+what "not healthy" means, so it is a mismatch, and
+Expect(member).NotTo(matchers.BeHealthy()) passes while the member is
+paused. The node matchers (BeElected, HaveLeader, HaveValue on a node,
+HaveExactlyOneElected) decide on the node's own belief, which needs no
+request to etcd, so their Match cannot fail to read; their failure messages
+read etcd only to describe it.
 
 Where the answer cannot change any more (a closed node, a stopped cluster, a
 key whose client is closed) the matchers say so through Gomega's
 MatchMayChangeInTheFuture, and Eventually gives up at once instead of waiting
-out its timeout. An actual of the wrong type is an error, not a mismatch.
+out its timeout, with the last error or failure message. An actual of the
+wrong type is an error, not a mismatch.
 
 # Failure messages
 
