@@ -17,6 +17,12 @@ import (
 // drawn from below the kernel's ephemeral range, so outgoing connections
 // never take them; an outsider that binds one anyway makes the member fail
 // with "address already in use", and Start retries with fresh ports.
+//
+// A released port's lock file is removed (while still locked), so the
+// directory holds only the reservations alive now. Whoever locks a file
+// checks afterwards that its path still names that file: a file unlinked
+// by its releaser between another process's open and lock is not a
+// reservation.
 
 const (
 	portLow  = 15000
@@ -40,9 +46,29 @@ func portLockDir() (string, error) {
 		portDir = filepath.Join(base, "etcdtest-ports")
 		if portDirErr = os.MkdirAll(portDir, 0o777); portDirErr == nil {
 			os.Chmod(portDir, 0o777|os.ModeSticky) // shared by every user's suites
+			sweepPortLocks(portDir)
 		}
 	})
 	return portDir, portDirErr
+}
+
+// sweepPortLocks removes lock files nobody holds: those of crashed
+// processes, and of versions that did not remove them on release.
+func sweepPortLocks(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		f, ok, err := tryLockExisting(filepath.Join(dir, e.Name()))
+		if err != nil || !ok {
+			continue
+		}
+		if lockedAtPath(f) {
+			os.Remove(f.Name())
+		}
+		f.Close()
+	}
 }
 
 // portSet is a group of reserved ports, released together.
@@ -53,9 +79,21 @@ type portSet struct {
 
 func (s *portSet) release() {
 	for _, f := range s.locks {
+		os.Remove(f.Name())
 		f.Close()
 	}
 	s.locks, s.ports = nil, nil
+}
+
+// lockedAtPath reports whether f, just locked, is still the file its path
+// names (see the package comment on removal of released lock files).
+func lockedAtPath(f *os.File) bool {
+	held, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Stat(f.Name())
+	return err == nil && os.SameFile(held, now)
 }
 
 // reservePorts reserves n free loopback ports.
@@ -78,6 +116,10 @@ func reservePorts(n int) (*portSet, error) {
 		}
 		if !ok {
 			continue // another process of ours has it
+		}
+		if !lockedAtPath(f) {
+			f.Close() // released and removed between our open and lock
+			continue
 		}
 		if !portFree(p) {
 			f.Close() // someone outside our reservations has it

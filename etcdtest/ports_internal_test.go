@@ -2,7 +2,11 @@ package etcdtest
 
 import (
 	"context"
+	"errors"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,4 +72,66 @@ func TestReservedPortsAreDistinctAndHeldUntilReleased(t *testing.T) {
 	}
 	a.release()
 	b.release()
+}
+
+func TestReleasedPortsLeaveNoLockFiles(t *testing.T) {
+	s, err := reservePorts(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := portLockDir()
+	ports := slices.Clone(s.ports)
+	s.release()
+	for _, p := range ports {
+		if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(p))); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("lock file of released port %d: %v, want it removed", p, err)
+		}
+	}
+}
+
+// A process that opened a port's lock file just before its holder released
+// (and removed) it must not take the orphaned file for a reservation.
+func TestALockOnARemovedFileIsNoReservation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "15001")
+	late, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path) // the holder releases
+	f, ok, err := lockOpened(late)
+	if err != nil || !ok {
+		t.Fatalf("lock: ok=%v err=%v", ok, err)
+	}
+	defer f.Close()
+	if lockedAtPath(f) {
+		t.Fatal("a lock on a removed file counted as a reservation")
+	}
+	again, ok, err := tryLock(path) // a newcomer creates the file afresh
+	if err != nil || !ok {
+		t.Fatalf("lock: ok=%v err=%v", ok, err)
+	}
+	defer again.Close()
+	if !lockedAtPath(again) {
+		t.Fatal("a lock on the file the path names is a reservation")
+	}
+}
+
+func TestSweepRemovesOnlyUnheldPortLocks(t *testing.T) {
+	dir := t.TempDir()
+	held, ok, err := tryLock(filepath.Join(dir, "15002"))
+	if err != nil || !ok {
+		t.Fatalf("lock: ok=%v err=%v", ok, err)
+	}
+	defer held.Close()
+	orphan := filepath.Join(dir, "15003")
+	if err := os.WriteFile(orphan, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	sweepPortLocks(dir)
+	if _, err := os.Stat(orphan); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("orphaned lock file: %v, want it removed", err)
+	}
+	if !lockedAtPath(held) {
+		t.Error("the sweep removed a held reservation")
+	}
 }
