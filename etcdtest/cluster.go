@@ -380,6 +380,14 @@ func (c *Cluster) timeoutError(ctx context.Context, what string, last error) err
 	return errors.New(b.String())
 }
 
+// MemberByID returns the member with etcd member ID id — the ID a response
+// header names (Header.MemberId: the member that served a request or a
+// watch) or a Status reports as raft leader — or nil when no member has it.
+func (c *Cluster) MemberByID(id uint64) *Member {
+	c.mustBeStarted()
+	return c.memberByID(id)
+}
+
 func (c *Cluster) memberByID(id uint64) *Member {
 	for _, m := range c.members {
 		if m.id == id {

@@ -172,3 +172,13 @@ var _ = It("refuses Settle against an external cluster", func() {
 	}
 	Expect(cluster.Settle(context.Background())).To(MatchError(etcdtest.ErrExternal))
 })
+
+var _ = Describe("MemberByID", func() {
+	It("finds the member a response header names, and nil for an unknown ID", func(ctx SpecContext) {
+		m := cluster.Member(1)
+		resp, err := m.Client().Get(ctx, "/any")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cluster.MemberByID(resp.Header.MemberId)).To(BeIdenticalTo(m))
+		Expect(cluster.MemberByID(0)).To(BeNil())
+	}, SpecTimeout(10*time.Second))
+})
