@@ -189,14 +189,19 @@ func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err err
 	return nil
 }
 
-// newClient returns a client that never logs to the test process's output
-// and reconnects within milliseconds after a member comes back.
-// opts adjust the configuration (TLS, credentials: see Cluster.clientOptions).
+// newClient returns a client that never logs to the test process's output,
+// reconnects within milliseconds after a member comes back, and notices a
+// frozen member under a call or stream by gRPC keep-alive (keepAliveTime,
+// keepAliveTimeout: see tls.go). opts adjust the configuration (TLS,
+// credentials, the default call deadline: see Cluster.clientOptions); when
+// they carry a callTimeoutOption, calls without a deadline get that one.
 func newClient(endpoints []string, opts ...func(*clientv3.Config)) (*clientv3.Client, error) {
 	cfg := clientv3.Config{
-		Endpoints:   endpoints,
-		DialTimeout: 2 * time.Second,
-		Logger:      zap.NewNop(),
+		Endpoints:            endpoints,
+		DialTimeout:          2 * time.Second,
+		DialKeepAliveTime:    keepAliveTime,
+		DialKeepAliveTimeout: keepAliveTimeout,
+		Logger:               zap.NewNop(),
 		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 5 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
 			MinConnectTimeout: time.Second,
@@ -208,6 +213,11 @@ func newClient(endpoints []string, opts ...func(*clientv3.Config)) (*clientv3.Cl
 	c, err := clientv3.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: create a client for %v: %w", endpoints, err)
+	}
+	for _, o := range cfg.DialOptions {
+		if t, ok := o.(callTimeoutOption); ok {
+			withCallTimeout(c, t.d)
+		}
 	}
 	return c, nil
 }

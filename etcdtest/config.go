@@ -45,6 +45,16 @@ type Config struct {
 	// StartTimeout bounds a cluster's boot and a member's Restart when the
 	// context has no earlier deadline; 0 means 30s. It does not cover a managed build.
 	StartTimeout time.Duration
+	// CallTimeout is the deadline the toolkit's clients (Client,
+	// Member.Client, ClientLink.Client) give a call whose context has none,
+	// so a call to a paused, killed or cut-off member fails the spec with
+	// an error naming this field instead of hanging it. 0 means 10s, or
+	// etcd's own request timeout (5s + 2 × ElectionTimeout) plus 1s when
+	// that is longer: etcd's own answer ("request timed out", "no leader")
+	// comes first whenever a member can give one. A call whose context has
+	// a deadline keeps its own; streams (Watch, lease KeepAlive, Snapshot)
+	// never get one. Clients you make from ClientConfig do not have it.
+	CallTimeout time.Duration
 	// DataDir is the parent directory of the cluster's data. "" means /dev/shm
 	// (tmpfs) where it is writable, else os.TempDir(). The cluster's own
 	// directory inside it is created 0700 and removed by Stop.
@@ -119,6 +129,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 30 * time.Second
 	}
+	if cfg.CallTimeout < 0 {
+		return cfg, fmt.Errorf("etcdtest: Config.CallTimeout is %v: it must not be negative (0 means the default, %v; pass a context with a deadline to wait longer for one call)", cfg.CallTimeout, defaultCallTimeout(cfg.ElectionTimeout))
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = defaultCallTimeout(cfg.ElectionTimeout)
+	}
 	if cfg.LogLimit <= 0 {
 		cfg.LogLimit = 1 << 20
 	}
@@ -126,6 +142,16 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.DataDir = defaultDataParent()
 	}
 	return cfg, nil
+}
+
+// defaultCallTimeout is Config.CallTimeout's default: 10s, longer than
+// etcd's own request timeout (5s + 2 × election timeout, 5.2s with the
+// default timing) so that etcd's own error wins whenever a member can
+// answer at all, and short enough that a spec stuck on a frozen member
+// fails well inside Ginkgo's and go test's timeouts. With a long
+// ElectionTimeout it grows to stay above etcd's request timeout.
+func defaultCallTimeout(electionTimeout time.Duration) time.Duration {
+	return max(10*time.Second, 5*time.Second+2*electionTimeout+time.Second)
 }
 
 var (
