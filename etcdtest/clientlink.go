@@ -33,7 +33,10 @@ type ClientLink struct {
 }
 
 // NewClientLink returns a link to the given members (all when none are
-// given) and a client that uses it. Cluster.Stop closes it.
+// given) and a client that uses it. Cluster.Stop closes it. The client is
+// configured like Member.Client: the cluster's TLS (which passes through
+// the link end to end) and credentials, and Config.CallTimeout for calls
+// without a deadline.
 func (c *Cluster) NewClientLink(members ...int) (*ClientLink, error) {
 	if err := c.checkLocal("NewClientLink"); err != nil {
 		return nil, err
@@ -56,9 +59,12 @@ func (c *Cluster) NewClientLink(members ...int) (*ClientLink, error) {
 			return nil, fmt.Errorf("etcdtest: NewClientLink: %w", err)
 		}
 		l.proxies = append(l.proxies, p)
-		eps = append(eps, "http://"+p.ln.Addr().String())
+		eps = append(eps, c.scheme()+"://"+p.ln.Addr().String())
 	}
-	cli, err := newClient(eps)
+	// The proxies forward raw TCP, so TLS runs end to end between the
+	// client and the member, and the member's certificate (for 127.0.0.1)
+	// matches the proxy's address too.
+	cli, err := newClient(eps, c.clientOptions()...)
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -78,7 +84,7 @@ func (l *ClientLink) Client() *clientv3.Client { return l.client }
 func (l *ClientLink) Endpoints() []string {
 	eps := make([]string, len(l.proxies))
 	for i, p := range l.proxies {
-		eps[i] = "http://" + p.ln.Addr().String()
+		eps[i] = l.c.scheme() + "://" + p.ln.Addr().String()
 	}
 	return eps
 }
