@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -302,3 +303,11 @@ func (m *Member) exited() (bool, error) {
 
 // Pid returns the process ID of the member's current run, or 0 when it is not running.
 func (m *Member) Pid() int { return m.pid() }
+
+// status asks the member for its raft status over its client's open
+// connection. clientv3's Maintenance.Status dials a new connection per
+// call: polled every few milliseconds while a fault settles, that churn
+// fills the machine with TIME_WAIT sockets and, under load, stalls.
+func (m *Member) status(ctx context.Context) (*pb.StatusResponse, error) {
+	return pb.NewMaintenanceClient(m.client.ActiveConnection()).Status(ctx, &pb.StatusRequest{})
+}

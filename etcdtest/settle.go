@@ -83,7 +83,7 @@ func (c *Cluster) settleContext(ctx context.Context, op string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.settleTimeout())
 	defer cancel()
-	tick := time.NewTicker(2 * time.Millisecond)
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		views := c.leaderViews(ctx, group)
@@ -159,7 +159,7 @@ func (c *Cluster) leaderViews(ctx context.Context, group []*Member) []leaderView
 			defer wg.Done()
 			qctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 			defer cancel()
-			st, err := m.client.Status(qctx, m.ClientURL())
+			st, err := m.status(qctx)
 			if err != nil {
 				views[i].err = err
 				return
