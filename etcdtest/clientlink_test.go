@@ -66,6 +66,47 @@ var _ = Describe("Client links", func() {
 		Eventually(put(link)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 	})
 
+	DescribeTable("work on secure clusters: Cut, Restore and Delay with TLS and auth",
+		func(ctx SpecContext, cfg etcdtest.Config) {
+			cfg.Binary = binary
+			c := etcdtest.Launch(cfg)
+			link, err := c.NewClientLink()
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(link.Close)
+			scheme := "http://"
+			if cfg.TLS {
+				scheme = "https://"
+			}
+			Expect(link.Endpoints()).To(HaveLen(3))
+			Expect(link.Endpoints()).To(HaveEach(HavePrefix(scheme)))
+			if cfg.Auth {
+				user, _ := c.Credentials()
+				Expect(link.Client().Username).To(Equal(user), "the link's client logs in")
+			}
+			// With auth on, a write needs the root user's token; with TLS,
+			// the handshake through the link must verify the member.
+			Eventually(put(link)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
+
+			link.Cut()
+			Consistently(put(link)).WithContext(ctx).WithTimeout(600 * time.Millisecond).ShouldNot(Succeed())
+			Expect(c.Key("/other").Put(ctx, "still served")).To(Succeed())
+			link.Restore()
+			Eventually(put(link)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
+
+			link.Delay(400 * time.Millisecond)
+			Expect(put(link)(ctx)).To(MatchError(context.DeadlineExceeded), "a 300ms request cannot cross 2×400ms")
+			link.Delay(0)
+			Eventually(put(link)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
+			v, found, err := c.Key("/link").Get(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(found).To(BeTrue())
+			Expect(v).To(Equal("v"))
+		},
+		Entry("TLS", etcdtest.Config{TLS: true}),
+		Entry("auth", etcdtest.Config{Auth: true}),
+		Entry("TLS and auth", etcdtest.Config{TLS: true, Auth: true}),
+	)
+
 	It("rejects unknown members, and closes with the cluster", func(ctx SpecContext) {
 		_, err := cluster.NewClientLink(5)
 		Expect(err).To(MatchError(ContainSubstring("no member 5; use 0..2")))
