@@ -47,6 +47,8 @@ type Cluster struct {
 	groups  []int // partition group of each member; nil when fully connected
 	links   []*ClientLink
 
+	netf atomic.Pointer[netFaults] // delay, loss, one-way cuts (netfaults.go); nil when none; set under faultMu
+
 	noSettle atomic.Int32 // > 0: faults return without settling; see NoSettle
 	routeMu  sync.Mutex   // serialises re-routing the shared client; see route
 

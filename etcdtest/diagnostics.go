@@ -8,8 +8,8 @@ import (
 )
 
 // Diagnostics describes the cluster compactly for a failure report: the
-// raft leader, any partition, each member's state, and the tail of each
-// member's log.
+// raft leader, any partition and other network faults, each member's
+// state, and the tail of each member's log.
 func (c *Cluster) Diagnostics() string {
 	c.mustBeStarted()
 	var b strings.Builder
@@ -31,6 +31,9 @@ func (c *Cluster) Diagnostics() string {
 	}
 	if p := c.partitionString(); p != "" {
 		fmt.Fprintf(&b, "  partitioned: %s\n", p)
+	}
+	if f := c.netFaultString(); f != "" {
+		fmt.Fprintf(&b, "  network faults: %s\n", f)
 	}
 	for _, m := range c.members {
 		fmt.Fprintf(&b, "  %s: %s, client %s, peer %s\n", m.name, m.State(), m.ClientURL(), m.PeerURL())

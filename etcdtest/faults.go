@@ -65,8 +65,8 @@ func (c *Cluster) Partition(groups ...[]int) error {
 	return c.settle("Partition")
 }
 
-// Heal undoes Isolate and Partition: every member can reach every other
-// again. It returns once the running members agree on one raft leader.
+// Heal undoes Isolate and Partition, and CutOneWay, Delay and Drop: every
+// member can reach every other again, at full speed. It returns once the running members agree on one raft leader.
 func (c *Cluster) Heal() error {
 	if err := c.checkLocal("Heal"); err != nil {
 		return err
@@ -83,6 +83,9 @@ func (c *Cluster) setGroups(groups []int) error {
 	}
 	c.faultMu.Lock()
 	c.groups = groups
+	if groups == nil {
+		c.storeNetFaults(nil) // Heal lifts delay, loss and one-way cuts too
+	}
 	c.faultMu.Unlock()
 	for _, m := range c.members {
 		m.proxy.cut()
@@ -105,23 +108,35 @@ func (c *Cluster) linkAllowed(pc *proxyConn, to int) bool {
 		// a refused peer connection is retried by etcd at once.
 		return false
 	}
-	return c.linkOpen(from, to)
+	// Only the partition decides about whole connections: a one-way cut
+	// keeps the other direction of a connection (netfaults.go).
+	return groups[from] == groups[to]
 }
 
 // linkOpen reports whether member from's raft messages reach member to
-// under the current network faults. Settling (settle.go) reasons with it.
+// under the current network faults: not partitioned apart, not cut one way,
+// not lost entirely (Drop 1). Latency delays messages but they arrive.
+// Settling (settle.go) reasons with it.
 func (c *Cluster) linkOpen(from, to int) bool {
 	c.faultMu.Lock()
 	groups := c.groups
 	c.faultMu.Unlock()
-	return groups == nil || groups[from] == groups[to]
+	return (groups == nil || groups[from] == groups[to]) && c.netf.Load().reaches(from, to)
 }
 
-// Partitioned describes the current partition, e.g. "{node1} | {node2 node3}",
-// or returns "" when every member can reach every other.
+// Partitioned describes the peer network faults in force, or returns ""
+// when every member reaches every other at full speed: the partition, e.g.
+// "{node1} | {node2 node3}", then one-way cuts, latency and loss, e.g.
+// "node1 -/-> {node2 node3}; delay 200ms {node1}; drop 30% {node2}".
 func (c *Cluster) Partitioned() string {
 	c.mustBeStarted()
-	return c.partitionString()
+	var parts []string
+	for _, s := range []string{c.partitionString(), c.netFaultString()} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // partitionString describes the current partition, or "" when there is none.

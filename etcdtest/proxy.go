@@ -22,6 +22,8 @@ import (
 //   - Partitions. Each connection is attributed to the member that opened
 //     it (see connSender), and a cut link closes existing connections and
 //     refuses new ones, in both directions because every member has a proxy.
+//   - Network faults short of a partition: latency, loss and one-way cuts,
+//     applied per direction to each chunk the proxy forwards (netfaults.go).
 //   - A fast boot. A booting member probes its peers' /members with a 1 s
 //     timeout (etcdserver isMemberBootstrapped) while those peers already
 //     listen but do not yet serve; with members started together that stalls
@@ -45,7 +47,9 @@ type peerProxy struct {
 type proxyConn struct {
 	raw     net.Conn
 	backend net.Conn
-	closed  bool // by a fault or its end: must not be connected to the member
+	closed  bool           // by a fault or its end: must not be connected to the member
+	done    chan struct{}  // closed with closed
+	holed   [2]atomic.Bool // per direction: bytes vanished in a one-way cut (netfaults.go)
 
 	fromOnce sync.Once
 	from     int // sending member, or -1 for an outsider; see sender
@@ -110,7 +114,7 @@ func acceptLoop(ln net.Listener, wg *sync.WaitGroup, handle func(net.Conn)) {
 }
 
 func (p *peerProxy) handle(raw net.Conn) {
-	pc := &proxyConn{raw: raw}
+	pc := &proxyConn{raw: raw, done: make(chan struct{})}
 	// Tracked before the link is checked, so no fault can slip between the
 	// two: a partition set after this point finds the connection in cut,
 	// and one set before it fails the check.
@@ -153,10 +157,10 @@ func (p *peerProxy) handle(raw net.Conn) {
 	if !p.attach(pc, backend) {
 		return // cut while the member was dialled
 	}
-	if _, err := backend.Write(line); err != nil {
-		return
-	}
-	if isProbe(line) {
+	if isProbe(line) && p.c.netf.Load() == nil {
+		if _, err := backend.Write(line); err != nil {
+			return
+		}
 		// Forward the rest of the request, then give the member probeGrace to start answering.
 		go io.Copy(backend, br)
 		backend.SetReadDeadline(time.Now().Add(probeGrace))
@@ -176,11 +180,12 @@ func (p *peerProxy) handle(raw net.Conn) {
 		io.Copy(client, backend)
 		return
 	}
+	// From here on network faults apply, chunk by chunk (netfaults.go).
 	go func() {
-		io.Copy(backend, br)
+		p.pump(pc, request, backend, io.MultiReader(bytes.NewReader(line), br))
 		p.untrack(pc) // either side ending ends both
 	}()
-	io.Copy(client, backend)
+	p.pump(pc, response, client, backend)
 }
 
 // dialBackend connects to the member. While its process runs but does not
@@ -238,6 +243,9 @@ func (p *peerProxy) untrack(pc *proxyConn) {
 // closeConn closes both sides of pc and marks it closed.
 func (p *peerProxy) closeConn(pc *proxyConn) {
 	p.mu.Lock()
+	if !pc.closed {
+		close(pc.done)
+	}
 	pc.closed = true
 	backend := pc.backend
 	p.mu.Unlock()
@@ -254,10 +262,11 @@ func (p *peerProxy) tracked() []*proxyConn {
 	return slices.Collect(maps.Keys(p.conns))
 }
 
-// cut closes every connection the cluster's link policy no longer allows.
+// cut closes every connection the cluster's link policy no longer allows,
+// and every one whose bytes vanished in a one-way cut that is lifted now.
 func (p *peerProxy) cut() {
 	for _, pc := range p.tracked() {
-		if !p.c.linkAllowed(pc, p.to) {
+		if !p.c.linkAllowed(pc, p.to) || p.reopened(pc) {
 			p.closeConn(pc)
 		}
 	}
