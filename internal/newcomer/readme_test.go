@@ -1,0 +1,93 @@
+package newcomer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// block is a fenced code block of README.md.
+type block struct {
+	lang   string // the fence's info string: "go", "sh", ...
+	text   string // the lines between the fences, each ending in "\n"
+	line   int    // README.md line of the block's first line of text
+	marker string // the HTML comment on the line before the fence, without "<!--" and "-->"; "" if none
+	file   string // README.md's absolute path, for //line directives; set by readmeBlocks
+}
+
+// readmeBlocks returns the fenced blocks of the checkout's README.md.
+func readmeBlocks(t *testing.T) []block {
+	t.Helper()
+	path := filepath.Join(checkoutRoot(t), "README.md")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := parseBlocks(string(data))
+	if err != nil {
+		t.Fatalf("README.md: %v", err)
+	}
+	for i := range blocks {
+		blocks[i].file = path
+	}
+	return blocks
+}
+
+func parseBlocks(readme string) ([]block, error) {
+	var blocks []block
+	var cur *block
+	prev := "" // the last line before the current one, outside blocks
+	for i, line := range strings.Split(readme, "\n") {
+		fence, isFence := strings.CutPrefix(line, "```")
+		switch {
+		case cur == nil && isFence:
+			cur = &block{lang: strings.TrimSpace(fence), line: i + 2}
+			if c, ok := strings.CutPrefix(strings.TrimSpace(prev), "<!--"); ok {
+				if c, ok := strings.CutSuffix(c, "-->"); ok {
+					cur.marker = strings.TrimSpace(c)
+				}
+			}
+		case cur != nil && isFence:
+			blocks = append(blocks, *cur)
+			cur = nil
+		case cur != nil:
+			cur.text += line + "\n"
+		default:
+			prev = line
+		}
+	}
+	if cur != nil {
+		return nil, fmt.Errorf("the code block opened at line %d is never closed", cur.line-1)
+	}
+	return blocks, nil
+}
+
+// markerArg returns what follows "key:" in a block's marker.
+func (b block) markerArg(key string) (string, bool) {
+	return strings.CutPrefix(b.marker, key+":")
+}
+
+func TestParseBlocks(t *testing.T) {
+	readme := "# title\n\n<!-- newcomer:a_test.go -->\n```go\npackage a\n```\n\ntext\n```sh\ngo test\n\n```\n"
+	blocks, err := parseBlocks(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []block{
+		{lang: "go", text: "package a\n", line: 5, marker: "newcomer:a_test.go"},
+		{lang: "sh", text: "go test\n\n", line: 10},
+	}
+	if len(blocks) != len(want) {
+		t.Fatalf("got %d blocks %+v, want %+v", len(blocks), blocks, want)
+	}
+	for i := range want {
+		if blocks[i] != want[i] {
+			t.Errorf("block %d: got %+v, want %+v", i, blocks[i], want[i])
+		}
+	}
+	if _, err := parseBlocks("```go\npackage a\n"); err == nil || err.Error() != "the code block opened at line 1 is never closed" {
+		t.Errorf("unclosed block: got error %v", err)
+	}
+}
