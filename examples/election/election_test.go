@@ -27,11 +27,12 @@ var _ = Describe("Three nodes competing on one path", func() {
 			nodes = append(nodes, node)
 		}
 		a, b, c = nodes[0], nodes[1], nodes[2]
-	})
+	}, NodeTimeout(10*time.Second))
 
 	// The matchers poll the nodes (and etcd) until the election settles; on
-	// failure they print what every node sees and what etcd holds.
-	It("elects the first to join, and every node sees its value", func() {
+	// failure they print what every node sees and what etcd holds. Eventually
+	// here has Gomega's default timeout (1 s); SpecTimeout bounds each spec.
+	It("elects the first to join, and every node sees its value", func(ctx SpecContext) {
 		Eventually(a).Should(matchers.BeElected())
 		Expect(nodes).To(matchers.HaveExactlyOneElected())
 		for _, n := range nodes {
@@ -39,7 +40,7 @@ var _ = Describe("Three nodes competing on one path", func() {
 			Expect(n).To(matchers.HaveValue("value of a"))
 		}
 		Consistently(nodes, "300ms").Should(matchers.HaveExactlyOneElected())
-	})
+	}, SpecTimeout(10*time.Second))
 
 	It("hands over to the next in line when the leader leaves", func(ctx SpecContext) {
 		Eventually(a).Should(matchers.BeElected())
@@ -55,7 +56,7 @@ var _ = Describe("Three nodes competing on one path", func() {
 		Expect(b.Close()).To(Succeed())
 		Eventually(c).Should(matchers.BeElected())
 		Expect(nodes).To(matchers.HaveExactlyOneElected())
-	})
+	}, SpecTimeout(10*time.Second))
 
 	It("tells the leader when it loses the lock", func(ctx SpecContext) {
 		lost := make(chan string, 10) // one per election of a
@@ -68,7 +69,7 @@ var _ = Describe("Three nodes competing on one path", func() {
 		Eventually(lost).Should(Receive(Equal("value of a")))
 		Eventually(b).Should(matchers.BeElected())
 		Eventually(c).Should(matchers.HaveValue("value of b"))
-	})
+	}, SpecTimeout(10*time.Second))
 
 	It("replaces a leader whose lease is revoked", func(ctx SpecContext) {
 		Eventually(a).Should(matchers.BeElected())
@@ -80,5 +81,5 @@ var _ = Describe("Three nodes competing on one path", func() {
 		Eventually(b).Should(matchers.BeElected())
 		Eventually(c).Should(matchers.HaveLeader("b"))
 		Expect(nodes).To(matchers.HaveExactlyOneElected())
-	})
+	}, SpecTimeout(10*time.Second))
 })

@@ -1,7 +1,6 @@
 package failover_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -37,7 +36,7 @@ var _ = BeforeEach(func(ctx SpecContext) {
 		nodes = append(nodes, n)
 	}
 	Eventually(nodes).WithTimeout(5 * time.Second).Should(matchers.HaveExactlyOneElected())
-	// Put the cluster back whatever a spec did to it.
+	// Put the cluster back whatever a spec did to it, also when it failed.
 	DeferCleanup(func(ctx SpecContext) {
 		Expect(cluster.Heal()).To(Succeed())
 		for _, m := range cluster.Members() {
@@ -48,9 +47,11 @@ var _ = BeforeEach(func(ctx SpecContext) {
 				Expect(m.Restart(ctx)).To(Succeed())
 			}
 		}
-		Eventually(cluster).WithTimeout(10 * time.Second).Should(matchers.BeHealthy())
-	})
-})
+		// WithTimeout always goes with WithContext: under a SpecContext,
+		// Gomega otherwise polls until the node's own timeout.
+		Eventually(cluster).WithContext(ctx).WithTimeout(10 * time.Second).Should(matchers.BeHealthy())
+	}, NodeTimeout(time.Minute))
+}, NodeTimeout(20*time.Second))
 
 // elected returns the elected node and the index of its member.
 func elected() (*locker.Node, int) {
@@ -65,7 +66,7 @@ func elected() (*locker.Node, int) {
 }
 
 var _ = Describe("Failover", func() {
-	It("elects another node when the leader's etcd member is killed", func(ctx context.Context) {
+	It("elects another node when the leader's etcd member is killed", func(ctx SpecContext) {
 		leader, i := elected()
 		Expect(cluster.Member(i).Kill()).To(Succeed())
 
@@ -79,18 +80,18 @@ var _ = Describe("Failover", func() {
 				Eventually(n).WithTimeout(2 * time.Second).Should(matchers.HaveValue("value of " + next.ID()))
 			}
 		}
-	})
+	}, SpecTimeout(20*time.Second))
 
-	It("elects another node when the leader's member is isolated from its peers", func() {
+	It("elects another node when the leader's member is isolated from its peers", func(ctx SpecContext) {
 		leader, i := elected()
 		Expect(cluster.Isolate(i)).To(Succeed())
 
 		Eventually(leader).WithTimeout(3 * time.Second).ShouldNot(matchers.BeElected())
 		Eventually(nodes).WithTimeout(5 * time.Second).Should(matchers.HaveExactlyOneElected())
 		Consistently(leader).WithTimeout(time.Second).ShouldNot(matchers.BeElected(), "a node on the minority side never comes back as leader")
-	})
+	}, SpecTimeout(20*time.Second))
 
-	It("keeps the leader when a follower member it does not talk to is killed", func(ctx context.Context) {
+	It("keeps the leader when a follower member it does not talk to is killed", func(ctx SpecContext) {
 		leader, i := elected()
 		raftLeader, err := cluster.Leader(ctx)
 		Expect(err).NotTo(HaveOccurred())
@@ -103,5 +104,5 @@ var _ = Describe("Failover", func() {
 			}
 		}
 		Consistently(leader).WithTimeout(2 * time.Second).Should(matchers.BeElected())
-	})
+	}, SpecTimeout(20*time.Second))
 })

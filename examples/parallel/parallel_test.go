@@ -8,6 +8,7 @@ package parallel_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -36,7 +37,7 @@ var _ = Describe("Each parallel process", func() {
 			value, _, err := cluster.Key("/owner").Get(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(value).To(Equal(me))
-		})
+		}, SpecTimeout(10*time.Second))
 	}
 })
 
