@@ -36,14 +36,18 @@ var _ = Describe("BeMissing", func() {
 	})
 
 	Describe("while the member it is read through is paused", func() {
+		var frozen *etcdtest.Member
 		var key etcdtest.Key
-		const cannotRead = "matchers.BeMissing: cannot read /matchers/missing via node3: context deadline exceeded (no answer within QueryTimeout, 1s)"
+		var cannotRead string
 
 		BeforeEach(func(ctx SpecContext) {
+			frozen = follower(ctx)
 			Expect(cluster.Key("/matchers/missing").Put(ctx, "here")).To(Succeed())
-			key = cluster.Member(2).Key("/matchers/missing")
-			Eventually(key).ShouldNot(matchers.BeMissing()) // node3 has applied the put
-			pause(cluster.Member(2))
+			key = frozen.Key("/matchers/missing")
+			Eventually(key).ShouldNot(matchers.BeMissing()) // the follower has applied the put
+			cannotRead = "matchers.BeMissing: cannot read /matchers/missing via " + frozen.Name() +
+				": context deadline exceeded (no answer within QueryTimeout, 1s)"
+			pause(frozen)
 		})
 
 		It("is an error, not a mismatch", func() {
@@ -72,7 +76,7 @@ var _ = Describe("BeMissing", func() {
 			resumed := make(chan error, 1)
 			go func() {
 				<-polls.failed // Eventually has seen the read fail: resume the member mid-poll
-				resumed <- cluster.Member(2).Resume()
+				resumed <- frozen.Resume()
 			}()
 			Eventually(key).WithTimeout(10 * time.Second).Should(polls)
 			Expect(<-resumed).To(Succeed())

@@ -125,12 +125,16 @@ etcd says: no candidate keys under %[1]s/ (revision `, path)))
 		})
 
 		Describe("while the member it is read through is paused", func() {
+			var frozen *etcdtest.Member
 			var through etcdtest.Key
-			const cannotRead = "matchers.HaveValue: cannot read /matchers/key via node2: context deadline exceeded (no answer within QueryTimeout, 1s)"
+			var cannotRead string
 
-			BeforeEach(func() {
-				through = cluster.Member(1).Key("/matchers/key")
-				pause(cluster.Member(1))
+			BeforeEach(func(ctx SpecContext) {
+				frozen = follower(ctx)
+				through = frozen.Key("/matchers/key")
+				cannotRead = "matchers.HaveValue: cannot read /matchers/key via " + frozen.Name() +
+					": context deadline exceeded (no answer within QueryTimeout, 1s)"
+				pause(frozen)
 			})
 
 			It("is an error, not a mismatch, bounded by QueryTimeout", func() {
@@ -165,7 +169,7 @@ etcd says: no candidate keys under %[1]s/ (revision `, path)))
 				resumed := make(chan error, 1)
 				go func() {
 					<-polls.failed // Eventually has seen the read fail: resume the member mid-poll
-					resumed <- cluster.Member(1).Resume()
+					resumed <- frozen.Resume()
 				}()
 				Eventually(through).WithTimeout(10 * time.Second).Should(polls)
 				Expect(<-resumed).To(Succeed())

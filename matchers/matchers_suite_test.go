@@ -128,6 +128,22 @@ func pause(m *etcdtest.Member) {
 	})
 }
 
+// follower is a member that is not the raft leader: pausing it changes no
+// leadership, so a spec about reads through a frozen member does not also
+// wait on an election.
+func follower(ctx context.Context) *etcdtest.Member {
+	GinkgoHelper()
+	leader, err := cluster.Leader(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	for _, m := range cluster.Members() {
+		if m != leader {
+			return m
+		}
+	}
+	Fail("a 3-member cluster has a follower")
+	return nil
+}
+
 // pollLog wraps a matcher and keeps the errors its Match returned; failed
 // is closed at the first one, so a spec can act in the middle of an
 // Eventually that has seen a read fail.
