@@ -71,6 +71,15 @@ var _ = Describe("Toolkit clients", func() {
 			c = etcdtest.Launch(etcdtest.Config{Binary: cluster.Binary(), CallTimeout: callTimeout})
 		})
 
+		// bounded gives a call that must succeed its own deadline, well
+		// above this cluster's 1s CallTimeout, so a loaded machine (ginkgo
+		// -p on 2 cores) does not fail it.
+		bounded := func(ctx context.Context) context.Context {
+			ctx, cancel := context.WithTimeout(ctx, shortly)
+			DeferCleanup(cancel)
+			return ctx
+		}
+
 		// isCallTimeout asserts err is the default deadline's, named as such.
 		isCallTimeout := func(err error, method string, endpoints ...string) {
 			GinkgoHelper()
@@ -88,7 +97,7 @@ var _ = Describe("Toolkit clients", func() {
 		}
 
 		It("ends a call without a deadline on a paused member's own client, naming the deadline", func(ctx SpecContext) {
-			m := c.Member(follower(ctx, c))
+			m := c.Member(follower(bounded(ctx), c))
 			Expect(m.Pause()).To(Succeed())
 			DeferCleanup(m.Resume)
 
@@ -118,7 +127,7 @@ var _ = Describe("Toolkit clients", func() {
 			link, err := c.NewClientLink(0, 1)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(link.Close)
-			_, err = link.Client().Put(ctx, "/linked", "v")
+			_, err = link.Client().Put(bounded(ctx), "/linked", "v")
 			Expect(err).NotTo(HaveOccurred())
 			link.Cut()
 			err, _ = returnsWithin(5*time.Second, func() error {
@@ -130,7 +139,7 @@ var _ = Describe("Toolkit clients", func() {
 		})
 
 		It("keeps a call's own deadline, shorter or longer than CallTimeout", func(ctx SpecContext) {
-			m := c.Member(follower(ctx, c))
+			m := c.Member(follower(bounded(ctx), c))
 			Expect(m.Pause()).To(Succeed())
 			DeferCleanup(m.Resume)
 
@@ -155,19 +164,19 @@ var _ = Describe("Toolkit clients", func() {
 			wctx, cancel := context.WithCancel(ctx) // no deadline, like most watches
 			DeferCleanup(cancel)
 			wch := cli.Watch(wctx, "/watched")
-			lease, err := cli.Grant(ctx, 1)
+			lease, err := cli.Grant(bounded(ctx), 1)
 			Expect(err).NotTo(HaveOccurred())
 			ka, err := cli.KeepAlive(wctx, lease.ID)
 			Expect(err).NotTo(HaveOccurred())
 
 			Consistently(wch).WithTimeout(2*callTimeout + 500*time.Millisecond).ShouldNot(Receive())
 			Eventually(ka).Should(Receive(Not(BeNil())), "the lease's keep-alive stream still answers")
-			ttl, err := cli.TimeToLive(ctx, lease.ID)
+			ttl, err := cli.TimeToLive(bounded(ctx), lease.ID)
 			Expect(err).NotTo(HaveOccurred())
 			// TTL is whole seconds left, rounded down: 0 is alive, -1 expired.
 			Expect(ttl.TTL).To(BeNumerically(">=", 0), "the 1s lease was kept alive past 2.5s")
 
-			Expect(c.Key("/watched").Put(ctx, "late")).To(Succeed())
+			Expect(c.Key("/watched").Put(bounded(ctx), "late")).To(Succeed())
 			var resp clientv3.WatchResponse
 			Eventually(wch).WithTimeout(shortly).Should(Receive(&resp))
 			Expect(resp.Err()).NotTo(HaveOccurred())
