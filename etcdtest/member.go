@@ -229,11 +229,20 @@ func (m *Member) Pause() error {
 		return err
 	}
 	// The signal takes effect a moment after it is sent; return only when
-	// the process is really frozen, so the next line of a test can rely on it.
-	deadline := time.Now().Add(2 * time.Second)
-	for !processStopped(p.cmd.Process.Pid) {
-		if time.Now().After(deadline) || isDone(p.done) {
-			return fmt.Errorf("etcdtest: member %s did not stop within 2s of SIGSTOP", m.name)
+	// the process is really frozen, so the next line of a test can rely on
+	// it. A thread in a system call stops when it leaves it: on a loaded
+	// machine that can take a while, hence the generous bound.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stopped, running := processStopped(p.cmd.Process.Pid)
+		if stopped {
+			break
+		}
+		if isDone(p.done) {
+			return fmt.Errorf("etcdtest: member %s exited while being paused; see its log (Member.Logs)", m.name)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("etcdtest: member %s did not stop within 10s of SIGSTOP (%s); the machine may be overloaded", m.name, running)
 		}
 		time.Sleep(time.Millisecond) // polling the kernel's view, bounded by deadline
 	}
