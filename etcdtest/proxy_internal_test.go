@@ -284,3 +284,29 @@ func TestNetFaultBadInputs(t *testing.T) {
 		}
 	}
 }
+
+// Placing a connection reads the kernel's socket table, slow on a busy
+// machine: a proxy does it only when the member at the other end can
+// change a chunk's fate.
+func TestNetFaultsPlaceConnectionsOnlyWhenItMatters(t *testing.T) {
+	all := &netFaults{delay: map[int]time.Duration{0: time.Second, 1: time.Second, 2: time.Second}, drop: map[int]float64{0: 0.5, 1: 0.5, 2: 0.5}}
+	one := &netFaults{drop: map[int]float64{0: 1}}
+	cut := &netFaults{cut: map[link]bool{{0, 1}: true}}
+	for _, tc := range []struct {
+		f    *netFaults
+		to   int
+		want bool
+	}{
+		{nil, 0, false},
+		{all, 0, false}, // every member alike
+		{one, 0, false}, // the proxy's own member loses everything anyway
+		{one, 1, true},  // only member 0's connections are lost
+		{cut, 0, true},
+		{cut, 1, true},
+		{cut, 2, false}, // no cut touches member 2
+	} {
+		if got := tc.f.needsSender(tc.to); got != tc.want {
+			t.Errorf("%+v: needsSender(%d) = %v, want %v", tc.f, tc.to, got, tc.want)
+		}
+	}
+}
