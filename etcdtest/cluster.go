@@ -311,7 +311,7 @@ func (c *Cluster) readyOnce(ctx context.Context) error {
 
 // memberStatus checks that m is this cluster's member and returns the leader it sees.
 func (c *Cluster) memberStatus(ctx context.Context, m *Member) (uint64, error) {
-	st, err := m.client.Status(ctx, m.ClientURL())
+	st, err := m.status(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("member %s: status: %w", m.name, err)
 	}
@@ -434,6 +434,7 @@ func (c *Cluster) teardown(ctx context.Context) error {
 	var errs []error
 	c.faultMu.Lock()
 	c.groups = nil // faults heal with the cluster
+	c.storeNetFaults(nil)
 	links := c.links
 	c.links = nil
 	c.faultMu.Unlock()
@@ -567,7 +568,7 @@ func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := m.client.Status(ctx, m.ClientURL())
+			st, err := m.status(ctx)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

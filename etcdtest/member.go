@@ -313,10 +313,27 @@ func (m *Member) exited() (bool, error) {
 // Pid returns the process ID of the member's current run, or 0 when it is not running.
 func (m *Member) Pid() int { return m.pid() }
 
-// status asks the member for its raft status over its client's open
-// connection. clientv3's Maintenance.Status dials a new connection per
-// call: polled every few milliseconds while a fault settles, that churn
-// fills the machine with TIME_WAIT sockets and, under load, stalls.
+// Status returns the member's own view of the cluster — the raft leader it
+// follows (Leader, a member ID: see Cluster.MemberByID), raft term and
+// index, version, database size, alarms — asked over the open connection of
+// the member's client: clientv3's Maintenance.Status dials a new connection
+// per call, and polled every few milliseconds (by settling, by matchers)
+// that churn fills the machine with TIME_WAIT sockets. A ctx without a
+// deadline gets Config.CallTimeout.
+func (m *Member) Status(ctx context.Context) (*clientv3.StatusResponse, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, m.c.callTimeout())
+		defer cancel()
+	}
+	st, err := m.status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("etcdtest: status of member %s: %w", m.name, err)
+	}
+	return (*clientv3.StatusResponse)(st), nil
+}
+
+// status is Status without the default deadline and error wrapping.
 func (m *Member) status(ctx context.Context) (*pb.StatusResponse, error) {
 	return pb.NewMaintenanceClient(m.client.ActiveConnection()).Status(ctx, &pb.StatusRequest{})
 }

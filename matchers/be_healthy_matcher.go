@@ -199,7 +199,7 @@ func checkMember(m *etcdtest.Member, byID map[uint64]string) memberHealth {
 	}
 	ctx, cancel := context.WithTimeout(cli.Ctx(), QueryTimeout)
 	defer cancel()
-	st, err := cli.Status(ctx, m.ClientURL())
+	st, err := m.Status(ctx)
 	if err != nil {
 		mh.problems = append(mh.problems, fmt.Sprintf("status: %v", err))
 		return mh

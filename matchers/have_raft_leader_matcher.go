@@ -164,7 +164,7 @@ func askRaftLeader(members []*etcdtest.Member) []raftAnswer {
 			}
 			ctx, cancel := context.WithTimeout(cli.Ctx(), QueryTimeout)
 			defer cancel()
-			st, err := cli.Status(ctx, m.ClientURL())
+			st, err := m.Status(ctx)
 			if err != nil {
 				a.err = err
 				return
