@@ -52,6 +52,9 @@ var harmless = []string{
 	// etcd 3.7, at every boot, with a stack trace: the storage version is
 	// set once the first entry of the leader's term is applied.
 	"failed to update storage version",
+	"Failed to detect schema version", // 3.6, 3.7: the same, before it
+	"Running http and grpc server on single port",
+	"simple token is not cryptographically signed",
 }
 
 // logDigest is what a failure report shows of a member's log: its last

@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,13 +52,22 @@ type proxyConn struct {
 	done    chan struct{}  // closed with closed
 	holed   [2]atomic.Bool // per direction: bytes vanished in a one-way cut (netfaults.go)
 
+	claimed  atomic.Int32 // 1 + index of the member its raft request names (X-Server-From), 0 for none
 	fromOnce sync.Once
-	from     int // sending member, or -1 for an outsider; see sender
+	from     int // sending member as the kernel knows it, or -1 for an outsider; see sender
 }
 
 // sender returns the index of the member that opened the connection, or -1.
-// It is worked out once, on first need (only partitions need it).
+// Raft's own requests (streams, pipelined messages, snapshots) say who
+// sends them in their X-Server-From header; for the rest (lease
+// forwarding, version and membership probes) the kernel is asked, once, on
+// first need (only network faults need it): that reads /proc/net/tcp,
+// whose size grows with every socket on the machine and whose chunked
+// reads can miss a fresh connection while sockets come and go.
 func (pc *proxyConn) sender(c *Cluster) int {
+	if i := pc.claimed.Load(); i > 0 {
+		return int(i) - 1
+	}
 	pc.fromOnce.Do(func() {
 		pc.from = c.connSender(pc.raw)
 		// /proc/net/tcp is read in chunks, not atomically: with many sockets
@@ -122,27 +132,30 @@ func (p *peerProxy) handle(raw net.Conn) {
 		return
 	}
 	defer p.untrack(pc)
+	// With TLS the proxy terminates it, to read the HTTP inside (tls.go).
+	client := p.c.peerServerConn(raw)
+	defer client.Close() // before untrack: a TLS client gets its close_notify
+	// Read the request's head: its first line spots bootstrap probes, its
+	// X-Server-From header names the sending member. Traffic that is not
+	// HTTP passes untouched.
+	br := bufio.NewReader(client)
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := readRequestHead(br)
+	client.SetReadDeadline(time.Time{})
+	if err != nil {
+		return
+	}
+	if m := p.c.memberByID(headerID(line, "X-Server-From")); m != nil {
+		pc.claimed.Store(int32(m.index) + 1)
+	}
 	if !p.c.linkAllowed(pc, p.to) {
+		// Refused with a reset: etcd redials a cut peer every 100 ms, and
+		// each closed connection would leave a TIME_WAIT socket behind.
+		p.reset(pc)
 		return
 	}
 	if hook := testHookPeerConnAllowed.Load(); hook != nil {
 		(*hook)(p, raw)
-	}
-	// With TLS the proxy terminates it, to read the HTTP inside (tls.go).
-	client := p.c.peerServerConn(raw)
-	defer client.Close() // before untrack: a TLS client gets its close_notify
-	// Read the first request line to spot bootstrap probes. TLS traffic
-	// (a handshake record, not an HTTP method) passes untouched.
-	br := bufio.NewReader(client)
-	client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	first, err := br.Peek(1)
-	var line []byte
-	if err == nil && first[0] >= 'A' && first[0] <= 'Z' {
-		line, err = br.ReadSlice('\n')
-	}
-	client.SetReadDeadline(time.Time{})
-	if err != nil {
-		return
 	}
 	if isMembersProbe(line) && !p.c.booted.Load() {
 		// A member of a new cluster probing its peers: none of them can
@@ -201,6 +214,43 @@ func (p *peerProxy) dialBackend() (net.Conn, error) {
 		}
 		time.Sleep(2 * time.Millisecond) // the member is booting; bounded by deadline
 	}
+}
+
+// readRequestHead reads an HTTP request's line and headers, up to and
+// including the blank line, when the connection starts like HTTP (a method
+// in capitals); otherwise nothing.
+func readRequestHead(br *bufio.Reader) ([]byte, error) {
+	first, err := br.Peek(1)
+	if err != nil || first[0] < 'A' || first[0] > 'Z' {
+		return nil, err
+	}
+	var head []byte
+	for len(head) < 64<<10 {
+		line, err := br.ReadSlice('\n')
+		head = append(head, line...)
+		if err != nil {
+			return head, err
+		}
+		if len(line) <= 2 && strings.TrimRight(string(line), "\r\n") == "" {
+			break
+		}
+	}
+	return head, nil
+}
+
+// headerID returns the member ID (hex, as etcd writes it) in header name
+// of an HTTP request head, or 0.
+func headerID(head []byte, name string) uint64 {
+	for _, line := range strings.Split(string(head), "\r\n")[1:] {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			id, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err == nil {
+				return id
+			}
+		}
+	}
+	return 0
 }
 
 func isMembersProbe(line []byte) bool { return bytes.HasPrefix(line, []byte("GET /members ")) }

@@ -44,6 +44,11 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The proxy reads a request's head before it judges the connection.
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Write([]byte("GET /version HTTP/1.1\r\nHost: etcd\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
 		var addr string
 		select {
 		case addr = <-caught:
@@ -61,10 +66,6 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 				t.Fatalf("3 attempts: the hook caught members' connections, never the test's")
 			}
 			continue
-		}
-		conn.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := conn.Write([]byte("GET /version HTTP/1.1\r\nHost: etcd\r\n\r\n")); err != nil {
-			return // closed already: cut
 		}
 		line, err := bufio.NewReader(conn).ReadString('\n')
 		if err == nil || line != "" {
@@ -308,5 +309,27 @@ func TestNetFaultsPlaceConnectionsOnlyWhenItMatters(t *testing.T) {
 		if got := tc.f.needsSender(tc.to); got != tc.want {
 			t.Errorf("%+v: needsSender(%d) = %v, want %v", tc.f, tc.to, got, tc.want)
 		}
+	}
+}
+
+func TestRequestHeadNamesTheSendingMember(t *testing.T) {
+	req := "GET /raft/stream/message/8e9e05c52164694d HTTP/1.1\r\nHost: 127.0.0.1:2380\r\n" +
+		"X-Server-From: 2c2789dc26dd4334\r\nX-Raft-To: 8e9e05c52164694d\r\n\r\nbody bytes"
+	br := bufio.NewReader(strings.NewReader(req))
+	head, err := readRequestHead(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(head), "\r\n\r\n") || strings.Contains(string(head), "body") {
+		t.Errorf("head = %q, want the request line and headers up to the blank line", head)
+	}
+	if id := headerID(head, "X-Server-From"); id != 0x2c2789dc26dd4334 {
+		t.Errorf("X-Server-From = %x, want 2c2789dc26dd4334", id)
+	}
+	if id := headerID([]byte("GET /version HTTP/1.1\r\nHost: x\r\n\r\n"), "X-Server-From"); id != 0 {
+		t.Errorf("a probe without the header names %x, want 0", id)
+	}
+	if head, err := readRequestHead(bufio.NewReader(strings.NewReader("\x16\x03\x01 not HTTP"))); err != nil || head != nil {
+		t.Errorf("non-HTTP traffic: head %q, err %v; want nothing read", head, err)
 	}
 }
