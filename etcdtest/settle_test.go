@@ -125,6 +125,22 @@ var _ = Describe("Settled faults", Ordered, func() {
 		Expect(c.Client().Endpoints()).To(ConsistOf(c.Endpoints()))
 	}, SpecTimeout(time.Minute))
 
+	Describe("the README's pattern: AfterEach(Reset) runs before the spec's DeferCleanup(Resume)", func() {
+		AfterEach(func(ctx SpecContext) {
+			Expect(c.Reset(ctx)).To(Succeed()) // ctx has no deadline: only the toolkit can keep this from hanging
+		}, NodeTimeout(30*time.Second))
+
+		paused := 0
+		It("pauses each member in turn, the raft leader included, and Reset still works", func(ctx SpecContext) {
+			m := c.Member(paused % 3)
+			paused++
+			Expect(c.Key("/before-the-pause").Put(ctx, "v")).To(Succeed())
+			Expect(m.Pause()).To(Succeed())
+			DeferCleanup(m.Resume)
+			Expect(c.Key("/during-the-pause").Put(ctx, "v")).To(Succeed())
+		}, MustPassRepeatedly(12), SpecTimeout(30*time.Second))
+	})
+
 	It("returns at once when no majority remains, and settles again on repair", func(ctx SpecContext) {
 		Expect(c.Member(1).Pause()).To(Succeed())
 		DeferCleanup(c.Member(1).Resume)
