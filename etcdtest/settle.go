@@ -48,7 +48,8 @@ func (c *Cluster) NoSettle() (restore func()) {
 
 // Settle waits until the members that can form a majority (running, not
 // paused, and connected both ways) agree on one raft leader among
-// themselves, and routes the shared client to them. It returns at once when
+// themselves and a linearizable read through each of them succeeds, and
+// routes the shared client to them. It returns at once when
 // no majority remains. Fault methods call it before they return (see
 // NoSettle); call it yourself after faults injected with settling off.
 // ctx bounds the wait; without a deadline, the settle timeout does
@@ -90,7 +91,7 @@ func (c *Cluster) settleContext(ctx context.Context, op string) error {
 	defer tick.Stop()
 	for {
 		views := c.leaderViews(ctx, group)
-		if agreed(views, group) {
+		if agreed(views, group) && c.readThroughEach(ctx, group) {
 			return nil
 		}
 		select {
@@ -174,6 +175,30 @@ func (c *Cluster) leaderViews(ctx context.Context, group []*Member) []leaderView
 	return views
 }
 
+// readThroughEach reports whether a linearizable read through each member
+// of group succeeds. Agreeing on a leader is not enough: a member that
+// rejoins (Heal, Resume) may still hold a peer stream the fault broke,
+// which it notices only when a write on it fails — losing what it wrote,
+// such as a proposal it forwards to the leader, which etcd then answers
+// after its 5 s request timeout. A read's ReadIndex takes the same path
+// both ways, so once it succeeds through every member, their streams carry.
+func (c *Cluster) readThroughEach(ctx context.Context, group []*Member) bool {
+	ok := make([]bool, len(group))
+	var wg sync.WaitGroup
+	for i, m := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			_, err := m.client.Get(qctx, "etcdtest-settle")
+			ok[i] = err == nil
+		}()
+	}
+	wg.Wait()
+	return !slices.Contains(ok, false)
+}
+
 // agreed reports whether every member of group follows one leader in group.
 func agreed(views []leaderView, group []*Member) bool {
 	for _, v := range views {
@@ -200,11 +225,15 @@ func (c *Cluster) settleError(ctx context.Context, op string, group []*Member, v
 			seen = append(seen, fmt.Sprintf("%s follows %s (%s)", m.name, l.name, l.State()))
 		}
 	}
+	what := "did not agree on a raft leader among themselves"
+	if agreed(views, group) {
+		what = "agree on a raft leader, but a linearizable read through one of them kept failing"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "etcdtest: %s: members {%s} did not agree on a raft leader among themselves within %v (%v): %s.\n"+
+	fmt.Fprintf(&b, "etcdtest: %s: members {%s} %s within %v (%v): %s.\n"+
 		"The fault stays in effect. On a loaded machine raise Config.ElectionTimeout or give more time with Settle(ctx); "+
 		"to test the leaderless window itself, use Cluster.NoSettle. The members' logs say why:",
-		op, strings.Join(names, " "), c.settleTimeout(), context.Cause(ctx), strings.Join(seen, "; "))
+		op, strings.Join(names, " "), what, c.settleTimeout(), context.Cause(ctx), strings.Join(seen, "; "))
 	for _, m := range group {
 		fmt.Fprintf(&b, "\n--- last lines of %s's log ---\n%s", m.name, tail(m.Logs(), 1200))
 	}
