@@ -156,22 +156,14 @@ type leaderView struct {
 // leaderViews asks each member of group for the raft leader it follows.
 func (c *Cluster) leaderViews(ctx context.Context, group []*Member) []leaderView {
 	views := make([]leaderView, len(group))
-	var wg sync.WaitGroup
-	for i, m := range group {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			qctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
-			defer cancel()
-			st, err := m.status(qctx)
-			if err != nil {
-				views[i].err = err
-				return
-			}
-			views[i].leader = st.Leader
-		}()
-	}
-	wg.Wait()
+	eachAtOnce(ctx, group, 250*time.Millisecond, func(ctx context.Context, i int, m *Member) {
+		st, err := m.status(ctx)
+		if err != nil {
+			views[i].err = err
+			return
+		}
+		views[i].leader = st.Leader
+	})
 	return views
 }
 
@@ -184,19 +176,27 @@ func (c *Cluster) leaderViews(ctx context.Context, group []*Member) []leaderView
 // both ways, so once it succeeds through every member, their streams carry.
 func (c *Cluster) readThroughEach(ctx context.Context, group []*Member) bool {
 	ok := make([]bool, len(group))
+	eachAtOnce(ctx, group, 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
+		_, err := m.client.Get(ctx, "etcdtest-settle")
+		ok[i] = err == nil
+	})
+	return !slices.Contains(ok, false)
+}
+
+// eachAtOnce calls f for every member of group concurrently, each with ctx
+// bounded by d, and returns when all have returned.
+func eachAtOnce(ctx context.Context, group []*Member, d time.Duration, f func(ctx context.Context, i int, m *Member)) {
 	var wg sync.WaitGroup
 	for i, m := range group {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			qctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			qctx, cancel := context.WithTimeout(ctx, d)
 			defer cancel()
-			_, err := m.client.Get(qctx, "etcdtest-settle")
-			ok[i] = err == nil
+			f(qctx, i, m)
 		}()
 	}
 	wg.Wait()
-	return !slices.Contains(ok, false)
 }
 
 // agreed reports whether every member of group follows one leader in group.
