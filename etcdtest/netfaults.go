@@ -159,7 +159,7 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 			f.cut[l] = true
 		}
 	})
-	return c.settleAfterFault(op)
+	return c.settle(op)
 }
 
 // netFaultTargets checks the members a Delay or Drop names; none means all.

@@ -265,6 +265,3 @@ func (c *Cluster) route(group []*Member) {
 	}
 	c.client.SetEndpoints(eps...)
 }
-
-// settleAfterFault is settle; the name some fault methods call it by.
-func (c *Cluster) settleAfterFault(op string) error { return c.settle(op) }
