@@ -64,7 +64,7 @@ func (c *Cluster) NewClientLink(members ...int) (*ClientLink, error) {
 	// The proxies forward raw TCP, so TLS runs end to end between the
 	// client and the member, and the member's certificate (for 127.0.0.1)
 	// matches the proxy's address too.
-	cli, err := newClient(eps, c.clientOptions()...)
+	cli, err := c.newClient(eps)
 	if err != nil {
 		l.Close()
 		return nil, err

@@ -21,9 +21,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 )
 
 // Cluster is a running etcd cluster: real etcd processes on 127.0.0.1,
@@ -169,11 +166,11 @@ func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err err
 	}
 	c.id = clusterID(c.members, c.token)
 	for _, m := range c.members {
-		if m.client, err = newClient([]string{m.ClientURL()}, c.clientOptions()...); err != nil {
+		if m.client, err = c.newClient([]string{m.ClientURL()}); err != nil {
 			return err
 		}
 	}
-	if c.client, err = newClient(c.endpoints(), c.clientOptions()...); err != nil {
+	if c.client, err = c.newClient(c.endpoints()); err != nil {
 		return err
 	}
 	for _, m := range c.members {
@@ -189,39 +186,6 @@ func (c *Cluster) boot(ctx context.Context, cfg Config, bin etcdBinary) (err err
 	}
 	c.booted.Store(true)
 	return nil
-}
-
-// newClient returns a client that never logs to the test process's output,
-// reconnects within milliseconds after a member comes back, and notices a
-// frozen member under a call or stream by gRPC keep-alive (keepAliveTime,
-// keepAliveTimeout: see tls.go). opts adjust the configuration (TLS,
-// credentials, the default call deadline: see Cluster.clientOptions); when
-// they carry a callTimeoutOption, calls without a deadline get that one.
-func newClient(endpoints []string, opts ...func(*clientv3.Config)) (*clientv3.Client, error) {
-	cfg := clientv3.Config{
-		Endpoints:            endpoints,
-		DialTimeout:          2 * time.Second,
-		DialKeepAliveTime:    keepAliveTime,
-		DialKeepAliveTimeout: keepAliveTimeout,
-		Logger:               zap.NewNop(),
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 5 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
-			MinConnectTimeout: time.Second,
-		})},
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	c, err := clientv3.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("etcdtest: create a client for %v: %w", endpoints, err)
-	}
-	for _, o := range cfg.DialOptions {
-		if t, ok := o.(callTimeoutOption); ok {
-			withCallTimeout(c, t.d)
-		}
-	}
-	return c, nil
 }
 
 // memberID and clusterID compute the IDs etcd derives for a new cluster

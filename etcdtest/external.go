@@ -149,6 +149,12 @@ func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints strin
 	if base == "" {
 		base = DefaultPrefix
 	}
+	if cfg.CallTimeout < 0 {
+		return fmt.Errorf("etcdtest: Config.CallTimeout is %v: it must not be negative (0 means the default, %v)", cfg.CallTimeout, defaultCallTimeout(0))
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = defaultCallTimeout(0) // the external cluster's own election timeout is unknown
+	}
 	host, _ := os.Hostname()
 	run := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
 	c.cfg, c.stopped = cfg, make(chan struct{})
@@ -170,7 +176,7 @@ func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints strin
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	raw, err := newClient(eps, c.clientOptions()...)
+	raw, err := c.newClient(eps)
 	if err != nil {
 		return fmt.Errorf("%w; %s", err, fix)
 	}
@@ -212,7 +218,7 @@ func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mraw, err := newClient(pm.ClientURLs, c.clientOptions()...)
+			mraw, err := c.newClient(pm.ClientURLs)
 			if err != nil {
 				errs[i] = fmt.Errorf("etcdtest: external cluster: member %s (%v): %w; %s", name, pm.ClientURLs, err, fix)
 				return

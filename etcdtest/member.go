@@ -323,7 +323,7 @@ func (m *Member) Pid() int { return m.pid() }
 func (m *Member) Status(ctx context.Context) (*clientv3.StatusResponse, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, m.c.callTimeout())
+		ctx, cancel = context.WithTimeout(ctx, m.c.cfg.CallTimeout)
 		defer cancel()
 	}
 	st, err := m.status(ctx)

@@ -20,7 +20,6 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 )
 
 // security holds a cluster's TLS material and credentials. Against a
@@ -177,37 +176,6 @@ func (c *Cluster) scheme() string {
 	return "http"
 }
 
-// clientOptions configure a client of the cluster: its TLS, its
-// credentials once auth is on, and the default deadline of its calls
-// (Config.CallTimeout; newClient applies it, see withCallTimeout).
-func (c *Cluster) clientOptions() []func(*clientv3.Config) {
-	d := c.callTimeout()
-	opts := []func(*clientv3.Config){func(cfg *clientv3.Config) {
-		cfg.DialOptions = append(cfg.DialOptions, callTimeoutOption{d: d})
-	}}
-	s := c.sec
-	if s == nil {
-		return opts
-	}
-	return append(opts, func(cfg *clientv3.Config) {
-		if s.client != nil {
-			cfg.TLS = s.client.Clone()
-		}
-		if s.authOn {
-			cfg.Username, cfg.Password = s.user, s.password
-		}
-	})
-}
-
-// callTimeout is Config.CallTimeout, or its default where the config did
-// not pass withDefaults (an external cluster).
-func (c *Cluster) callTimeout() time.Duration {
-	if c.cfg.CallTimeout > 0 {
-		return c.cfg.CallTimeout
-	}
-	return defaultCallTimeout(c.cfg.ElectionTimeout)
-}
-
 // peerServerConn terminates a member's TLS connection to a peer proxy, so
 // the proxy reads the plain HTTP inside (see peerProxy: bootstrap probes
 // must be answered at once; with TLS passed through they would stall boots).
@@ -269,7 +237,7 @@ func (c *Cluster) enableAuth(ctx context.Context) error {
 			if i > 0 {
 				eps = []string{c.members[i-1].ClientURL()}
 			}
-			fresh[i], errs[i] = newClient(eps, c.clientOptions()...)
+			fresh[i], errs[i] = c.newClient(eps)
 		}()
 	}
 	wg.Wait()
@@ -355,10 +323,11 @@ func (c *Cluster) Credentials() (user, password string) {
 // client with go.etcd.io/etcd/client/v3/namespace.
 //
 // Like the toolkit's own clients, such a client is quiet (Logger is
-// zap.NewNop(): no JSON warnings in the spec's output during faults) and
-// sends gRPC keep-alives, so a stream (a Watch, a lease KeepAlive) that
-// is stuck on a frozen member is closed and retried elsewhere within
-// about 12s. Set Logger to see its logs.
+// zap.NewNop(): no JSON warnings in the spec's output during faults),
+// reconnects within milliseconds after a member comes back, and sends
+// gRPC keep-alives, so a stream (a Watch, a lease KeepAlive) that is
+// stuck on a frozen member is closed and retried elsewhere within about
+// 12s. Set Logger to see its logs.
 //
 // Unlike the toolkit's clients, its calls get no default deadline
 // (Config.CallTimeout): that deadline is set on the client clientv3.New
@@ -367,20 +336,5 @@ func (c *Cluster) Credentials() (user, password string) {
 // call, not the call. Give its calls a context with a deadline.
 func (c *Cluster) ClientConfig() clientv3.Config {
 	c.mustBeStarted()
-	cfg := clientv3.Config{
-		Endpoints:            c.endpoints(),
-		DialTimeout:          2 * time.Second,
-		DialKeepAliveTime:    keepAliveTime,
-		DialKeepAliveTimeout: keepAliveTimeout,
-		Logger:               zap.NewNop(),
-	}
-	if s := c.sec; s != nil {
-		if s.client != nil {
-			cfg.TLS = s.client.Clone()
-		}
-		if s.authOn {
-			cfg.Username, cfg.Password = s.user, s.password
-		}
-	}
-	return cfg
+	return c.clientConfig(c.endpoints())
 }

@@ -1,8 +1,9 @@
 package etcdtest
 
-// The toolkit's clients never hang a spec: keep-alives notice a frozen
-// member under a call or stream, and a call whose context has no deadline
-// gets Config.CallTimeout.
+// The toolkit's clients (Client, Member.Client, ClientLink.Client) and the
+// configuration it hands out (ClientConfig) are made here, alike. They
+// never hang a spec: keep-alives notice a frozen member under a call or
+// stream, and a call whose context has no deadline gets Config.CallTimeout.
 
 import (
 	"context"
@@ -11,10 +12,52 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
+
+// newClient returns a client of the given endpoints configured by
+// clientConfig, whose calls without a deadline get Config.CallTimeout
+// (withCallTimeout).
+func (c *Cluster) newClient(endpoints []string) (*clientv3.Client, error) {
+	cli, err := clientv3.New(c.clientConfig(endpoints))
+	if err != nil {
+		return nil, fmt.Errorf("etcdtest: create a client for %v: %w", endpoints, err)
+	}
+	withCallTimeout(cli, c.cfg.CallTimeout)
+	return cli, nil
+}
+
+// clientConfig configures a client of the given endpoints of this
+// cluster: its TLS and credentials (once auth is on), no logging into the
+// test process's output, keep-alives that notice a frozen member under a
+// call or stream (keepAliveTime, keepAliveTimeout), and reconnection
+// within milliseconds after a member comes back.
+func (c *Cluster) clientConfig(endpoints []string) clientv3.Config {
+	cfg := clientv3.Config{
+		Endpoints:            endpoints,
+		DialTimeout:          2 * time.Second,
+		DialKeepAliveTime:    keepAliveTime,
+		DialKeepAliveTimeout: keepAliveTimeout,
+		Logger:               zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 5 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
+			MinConnectTimeout: time.Second,
+		})},
+	}
+	if s := c.sec; s != nil {
+		if s.client != nil {
+			cfg.TLS = s.client.Clone()
+		}
+		if s.authOn {
+			cfg.Username, cfg.Password = s.user, s.password
+		}
+	}
+	return cfg
+}
 
 // Keep-alive of every client the toolkit makes or configures. A frozen
 // member (SIGSTOP, a cut ClientLink) keeps its TCP connections open and
@@ -41,14 +84,6 @@ const (
 	keepAliveTime    = 10 * time.Second
 	keepAliveTimeout = 2 * time.Second
 )
-
-// callTimeoutOption carries Config.CallTimeout from clientOptions to
-// newClient, which applies it to the client it makes (withCallTimeout).
-// To gRPC it is a dial option that changes nothing.
-type callTimeoutOption struct {
-	grpc.EmptyDialOption
-	d time.Duration
-}
 
 // withCallTimeout gives every unary call on cli whose context has no
 // deadline one of d, by wrapping the client's KV, Lease, Cluster,
