@@ -66,7 +66,8 @@ func (c *Cluster) Partition(groups ...[]int) error {
 }
 
 // Heal undoes Isolate and Partition, and CutOneWay, Delay and Drop: every
-// member can reach every other again, at full speed. It returns once the running members agree on one raft leader.
+// member can reach every other again, at full speed. It returns once the
+// running members agree on one raft leader.
 func (c *Cluster) Heal() error {
 	if err := c.checkLocal("Heal"); err != nil {
 		return err

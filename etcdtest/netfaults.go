@@ -497,7 +497,7 @@ func (d *delayLine) wait(at time.Time) bool {
 		if wait <= 0 {
 			return true
 		}
-		changed := make(<-chan struct{})
+		var changed <-chan struct{} // nil: no faults, nothing to wait for but the timer
 		if f != nil {
 			changed = f.changed
 		}

@@ -7,9 +7,9 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,7 +145,7 @@ func (p *peerProxy) handle(raw net.Conn) {
 	if err != nil {
 		return
 	}
-	if m := p.c.memberByID(headerID(line, "X-Server-From")); m != nil {
+	if m := p.c.memberByID(sentBy(line)); m != nil {
 		pc.claimed.Store(int32(m.index) + 1)
 	}
 	if !p.c.linkAllowed(pc, p.to) {
@@ -231,26 +231,22 @@ func readRequestHead(br *bufio.Reader) ([]byte, error) {
 		if err != nil {
 			return head, err
 		}
-		if len(line) <= 2 && strings.TrimRight(string(line), "\r\n") == "" {
+		if string(line) == "\r\n" || string(line) == "\n" {
 			break
 		}
 	}
 	return head, nil
 }
 
-// headerID returns the member ID (hex, as etcd writes it) in header name
-// of an HTTP request head, or 0.
-func headerID(head []byte, name string) uint64 {
-	for _, line := range strings.Split(string(head), "\r\n")[1:] {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			id, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err == nil {
-				return id
-			}
-		}
+// sentBy returns the member ID (hex, as etcd writes it) that a raft
+// request's head names in its X-Server-From header, or 0.
+func sentBy(head []byte) uint64 {
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
+	if err != nil {
+		return 0
 	}
-	return 0
+	id, _ := strconv.ParseUint(req.Header.Get("X-Server-From"), 16, 64)
+	return id
 }
 
 func isMembersProbe(line []byte) bool { return bytes.HasPrefix(line, []byte("GET /members ")) }
