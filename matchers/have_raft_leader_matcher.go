@@ -60,7 +60,7 @@ func (m *haveRaftLeaderMatcher) Match(actual any) (bool, error) {
 	if c.Stopped() {
 		return false, cannotRead("HaveRaftLeader", what, errors.New("the cluster is stopped"))
 	}
-	answers := askRaftLeader(members)
+	answers := askRaftLeader(c, members)
 	leader, err := decideRaftLeader(answers)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -140,13 +140,9 @@ func sayings(answers []raftAnswer) string {
 	return strings.Join(s, "; ")
 }
 
-// askRaftLeader asks every running member, in parallel, which raft leader it
+// askRaftLeader asks every running member of c, in parallel, which raft leader it
 // follows.
-func askRaftLeader(members []*etcdtest.Member) []raftAnswer {
-	byID := make(map[uint64]*etcdtest.Member, len(members))
-	for _, m := range members {
-		byID[m.ID()] = m
-	}
+func askRaftLeader(c *etcdtest.Cluster, members []*etcdtest.Member) []raftAnswer {
 	answers := make([]raftAnswer, len(members))
 	var wg sync.WaitGroup
 	for i, m := range members {
@@ -170,9 +166,9 @@ func askRaftLeader(members []*etcdtest.Member) []raftAnswer {
 				return
 			}
 			a.term = st.RaftTerm
-			switch l, ok := byID[st.Leader]; {
+			switch l := c.MemberByID(st.Leader); {
 			case st.Leader == 0:
-			case ok:
+			case l != nil:
 				a.leader, a.leaderState = l.Name(), l.State()
 			default:
 				a.leader = fmt.Sprintf("%x", st.Leader)
