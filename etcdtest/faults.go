@@ -1,6 +1,7 @@
 package etcdtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,7 +27,7 @@ func (c *Cluster) Isolate(i int) error {
 	if err := c.setGroups(groups); err != nil {
 		return err
 	}
-	return c.settle("Isolate")
+	return c.settle(context.Background(), "Isolate")
 }
 
 // Partition splits the members into groups: only members in the same group
@@ -62,7 +63,7 @@ func (c *Cluster) Partition(groups ...[]int) error {
 	if err := c.setGroups(g); err != nil {
 		return err
 	}
-	return c.settle("Partition")
+	return c.settle(context.Background(), "Partition")
 }
 
 // Heal undoes Isolate and Partition, and CutOneWay, Delay and Drop: every
@@ -75,7 +76,7 @@ func (c *Cluster) Heal() error {
 	if err := c.setGroups(nil); err != nil {
 		return err
 	}
-	return c.settle("Heal")
+	return c.settle(context.Background(), "Heal")
 }
 
 func (c *Cluster) setGroups(groups []int) error {

@@ -187,7 +187,7 @@ func (m *Member) Kill() error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within 10s of SIGKILL", m.name, p.cmd.Process.Pid)
 	}
-	return m.c.settle("Kill(" + m.name + ")")
+	return m.c.settle(context.Background(), "Kill("+m.name+")")
 }
 
 // Stop stops the member gracefully (SIGTERM) and waits for it to exit and
@@ -204,7 +204,7 @@ func (m *Member) Stop(ctx context.Context) error {
 	p.cmd.Process.Signal(syscall.SIGCONT) // a paused member must run to handle SIGTERM
 	select {
 	case <-p.done:
-		return m.c.settle("Stop(" + m.name + ")")
+		return m.c.settle(ctx, "Stop("+m.name+")")
 	case <-ctx.Done():
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
@@ -246,7 +246,7 @@ func (m *Member) Pause() error {
 		}
 		time.Sleep(time.Millisecond) // polling the kernel's view, bounded by deadline
 	}
-	return m.c.settle("Pause(" + m.name + ")")
+	return m.c.settle(context.Background(), "Pause("+m.name+")")
 }
 
 // Resume continues a paused member with SIGCONT and returns once the
@@ -262,7 +262,7 @@ func (m *Member) Resume() error {
 	if err != nil {
 		return err
 	}
-	return m.c.settle("Resume(" + m.name + ")")
+	return m.c.settle(context.Background(), "Resume("+m.name+")")
 }
 
 // Restart stops the member if it runs (gracefully), starts it again with the
@@ -287,11 +287,7 @@ func (m *Member) Restart(ctx context.Context) error {
 	if err := m.c.waitServing(ctx, m); err != nil {
 		return err
 	}
-	if m.c.noSettle.Load() > 0 {
-		m.c.route(m.c.majority())
-		return nil
-	}
-	return m.c.settleContext(ctx, "Restart("+m.name+")")
+	return m.c.settle(ctx, "Restart("+m.name+")")
 }
 
 // exited returns the process's exit error if the current run has ended.

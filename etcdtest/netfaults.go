@@ -31,6 +31,7 @@ package etcdtest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -159,7 +160,7 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 			f.cut[l] = true
 		}
 	})
-	return c.settle(op)
+	return c.settle(context.Background(), op)
 }
 
 // netFaultTargets checks the members a Delay or Drop names; none means all.

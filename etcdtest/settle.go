@@ -49,8 +49,8 @@ func (c *Cluster) NoSettle() (restore func()) {
 // Settle waits until the members that can form a majority (running, not
 // paused, and connected both ways) agree on one raft leader among
 // themselves and a linearizable read through each of them succeeds, and
-// routes the shared client to them. It returns at once when
-// no majority remains. Fault methods call it before they return (see
+// routes the shared client to them. It returns at once when no majority
+// remains. Fault methods call it before they return (see
 // NoSettle); call it yourself after faults injected with settling off.
 // ctx bounds the wait; without a deadline, the settle timeout does
 // (100 election timeouts; 10 s by default).
@@ -61,13 +61,15 @@ func (c *Cluster) Settle(ctx context.Context) error {
 	return c.settleContext(ctx, "Settle")
 }
 
-// settle is the last step of every fault and repair method.
-func (c *Cluster) settle(op string) error {
+// settle is the last step of every fault and repair method: it settles
+// unless NoSettle is in force, and routes the shared client either way.
+// ctx bounds it besides the settle timeout.
+func (c *Cluster) settle(ctx context.Context, op string) error {
 	if c.noSettle.Load() > 0 {
 		c.route(c.majority())
 		return nil
 	}
-	return c.settleContext(context.Background(), op)
+	return c.settleContext(ctx, op)
 }
 
 // settleTimeout bounds one settling: 100 election timeouts (10 s by
