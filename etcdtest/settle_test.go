@@ -152,13 +152,23 @@ var _ = Describe("Settled faults", Ordered, func() {
 
 	Describe("NoSettle", func() {
 		It("leaves the leaderless window to the spec, and Settle waits for the new leader", func(ctx SpecContext) {
-			restore := c.NoSettle()
+			// A 3 s election timeout makes the window long enough to observe
+			// for certain: the survivors follow the killed leader until then.
+			slow := start(etcdtest.Config{HeartbeatInterval: 100 * time.Millisecond, ElectionTimeout: 3 * time.Second})
+			restore := slow.NoSettle()
 			DeferCleanup(restore)
-			old := leaderIndex(ctx)
-			Expect(c.Member(old).Kill()).To(Succeed())
-			DeferCleanup(func(ctx SpecContext) { Expect(c.Member(old).Restart(ctx)).To(Succeed()) })
-			Expect(c.Settle(ctx)).To(Succeed())
-			Expect(leaderIndex(ctx)).NotTo(Equal(old))
+			l, err := slow.Leader(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(l.Kill()).To(Succeed())
+			for _, m := range slow.Members() {
+				if m != l {
+					st, err := m.Status(ctx)
+					Expect(err).NotTo(HaveOccurred())
+					Expect(st.Leader).To(Equal(l.ID()), "%s right after Kill returned under NoSettle", m.Name())
+				}
+			}
+			Expect(slow.Settle(ctx)).To(Succeed())
+			Expect(slow.Leader(ctx)).NotTo(Equal(l))
 			restore()
 			restore() // idempotent
 		}, SpecTimeout(time.Minute))
