@@ -72,16 +72,7 @@ var _ = Describe("BeMissing", func() {
 
 		It("lets Eventually read again until the member is resumed", func(ctx SpecContext) {
 			Expect(cluster.Key("/matchers/missing").Delete(ctx)).To(Succeed()) // through the majority
-			polls := logPolls(matchers.BeMissing())
-			resumed := make(chan error, 1)
-			go func() {
-				<-polls.failed // Eventually has seen the read fail: resume the member mid-poll
-				resumed <- frozen.Resume()
-			}()
-			Eventually(key).WithTimeout(10 * time.Second).Should(polls)
-			Expect(<-resumed).To(Succeed())
-			Expect(polls.errors()).NotTo(BeEmpty())
-			Expect(polls.errors()[0]).To(Equal(cannotRead))
+			eventuallyAcrossResume(key, matchers.BeMissing(), frozen, cannotRead)
 		})
 	})
 

@@ -165,16 +165,7 @@ etcd says: no candidate keys under %[1]s/ (revision `, path)))
 			})
 
 			It("lets Eventually read again until the member is resumed", func() {
-				polls := logPolls(matchers.HaveValue("v1"))
-				resumed := make(chan error, 1)
-				go func() {
-					<-polls.failed // Eventually has seen the read fail: resume the member mid-poll
-					resumed <- frozen.Resume()
-				}()
-				Eventually(through).WithTimeout(10 * time.Second).Should(polls)
-				Expect(<-resumed).To(Succeed())
-				Expect(polls.errors()).NotTo(BeEmpty())
-				Expect(polls.errors()[0]).To(Equal(cannotRead))
+				eventuallyAcrossResume(through, matchers.HaveValue("v1"), frozen, cannotRead)
 			})
 		})
 	})

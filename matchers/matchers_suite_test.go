@@ -181,3 +181,21 @@ func (p *pollLog) errors() []string {
 	}
 	return s
 }
+
+// eventuallyAcrossResume runs Eventually(actual).Should(m) while frozen is
+// paused, resumes frozen once a poll has seen the read fail, and asserts
+// that Eventually then succeeded and that its first failed read said
+// cannotRead.
+func eventuallyAcrossResume(actual any, m types.GomegaMatcher, frozen *etcdtest.Member, cannotRead string) {
+	GinkgoHelper()
+	polls := logPolls(m)
+	resumed := make(chan error, 1)
+	go func() {
+		<-polls.failed // Eventually has seen the read fail: resume the member mid-poll
+		resumed <- frozen.Resume()
+	}()
+	Eventually(actual).WithTimeout(10 * time.Second).Should(polls)
+	Expect(<-resumed).To(Succeed())
+	Expect(polls.errors()).NotTo(BeEmpty())
+	Expect(polls.errors()[0]).To(Equal(cannotRead))
+}
