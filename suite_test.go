@@ -89,14 +89,14 @@ var _ = Describe("Kill and Restart", func() {
 		pid := m.Pid()
 		Expect(m.Kill()).To(Succeed())
 		Expect(alive(pid)).To(BeFalse(), "Kill returns once the process is gone")
-		Expect(m.State()).To(Equal("killed"))
+		Expect(m.State()).To(Equal(etcdtest.Killed))
 		Expect(m.Running()).To(BeFalse())
 
 		Eventually(put).WithContext(ctx).WithArguments(cluster.Member(0).Key("/while-down"), "written").Should(Succeed())
 		Expect(quickGet(ctx, m.Key("/while-down"))).Error().To(HaveOccurred(), "a killed member answers nothing")
 
 		Expect(m.Restart(ctx)).To(Succeed())
-		Expect(m.State()).To(Equal("running"))
+		Expect(m.State()).To(Equal(etcdtest.Running))
 		Expect(m.Pid()).NotTo(Equal(pid))
 		Expect(get(ctx, m.Key("/while-down"))).To(Equal("written"), "the restarted member serves what was written while it was down")
 	}, SpecTimeout(time.Minute))
@@ -108,7 +108,7 @@ var _ = Describe("Pause and Resume", func() {
 		leader := mustLeader(ctx)
 		m := cluster.Member(followerOf(leader))
 		Expect(m.Pause()).To(Succeed())
-		Expect(m.State()).To(Equal("paused"))
+		Expect(m.State()).To(Equal(etcdtest.Paused))
 		Expect(m.Running()).To(BeTrue(), "a paused member is alive")
 		// SIGSTOP is delivered asynchronously: Pause returns before the kernel has stopped the process.
 		Eventually(procState).WithArguments(m.Pid()).Should(Equal("T"), "the kernel says the process is stopped")
@@ -117,7 +117,7 @@ var _ = Describe("Pause and Resume", func() {
 		Expect(quickGet(ctx, m.Key("/while-paused"))).Error().To(MatchError(context.DeadlineExceeded))
 
 		Expect(m.Resume()).To(Succeed())
-		Expect(m.State()).To(Equal("running"))
+		Expect(m.State()).To(Equal(etcdtest.Running))
 		Eventually(m.Key("/while-paused")).Should(matchers.HaveValue("written"))
 	}, SpecTimeout(time.Minute))
 })

@@ -109,7 +109,7 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 			cmd.Wait()
 		}
 	}()
-	cli, err := clientv3.New((&Cluster{}).clientConfig(eps)) // as before: quiet, fast reconnect, no TLS
+	cli, err := clientv3.New((&common{}).clientConfig(eps, anonymous)) // as before: quiet, fast reconnect, no TLS
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package etcdtest
 import (
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,11 +25,10 @@ import (
 // Cut is a black hole, like a pulled cable: connections stay open and bytes
 // vanish, so the client learns nothing until its own timeouts fire.
 type ClientLink struct {
-	c       *Cluster
-	proxies []*linkProxy
+	proxies []*proxy
+	scheme  string
 	client  *clientv3.Client
-	cut     atomic.Bool
-	delay   atomic.Int64 // nanoseconds added before each forwarded chunk, both ways
+	pol     linkPolicy
 	once    sync.Once
 }
 
@@ -38,42 +38,42 @@ type ClientLink struct {
 // the link end to end) and credentials, and Config.CallTimeout for calls
 // without a deadline.
 func (c *Cluster) NewClientLink(members ...int) (*ClientLink, error) {
-	if err := c.checkLocal("NewClientLink"); err != nil {
+	l, err := c.local("NewClientLink")
+	if err != nil {
 		return nil, err
 	}
 	if len(members) == 0 {
-		for i := range c.members {
+		for i := range l.members {
 			members = append(members, i)
 		}
 	}
-	l := &ClientLink{c: c}
-	var eps []string
+	k := &ClientLink{scheme: l.sec.scheme()}
+	k.pol.changed.Store(newChanged())
 	for _, i := range members {
-		if i < 0 || i >= len(c.members) {
-			l.Close()
-			return nil, fmt.Errorf("etcdtest: NewClientLink: no member %d; use 0..%d", i, len(c.members)-1)
+		if i < 0 || i >= len(l.members) {
+			k.Close()
+			return nil, fmt.Errorf("etcdtest: NewClientLink: no member %d; use 0..%d", i, len(l.members)-1)
 		}
-		p, err := newLinkProxy(l, fmt.Sprintf("127.0.0.1:%d", c.members[i].clientPort))
+		p, err := newProxy(fmt.Sprintf("127.0.0.1:%d", l.members[i].clientPort), &k.pol)
 		if err != nil {
-			l.Close()
+			k.Close()
 			return nil, fmt.Errorf("etcdtest: NewClientLink: %w", err)
 		}
-		l.proxies = append(l.proxies, p)
-		eps = append(eps, c.scheme()+"://"+p.ln.Addr().String())
+		k.proxies = append(k.proxies, p)
 	}
 	// The proxies forward raw TCP, so TLS runs end to end between the
 	// client and the member, and the member's certificate (for 127.0.0.1)
 	// matches the proxy's address too.
-	cli, err := c.newClient(eps)
+	cli, err := l.newClient(k.Endpoints())
 	if err != nil {
-		l.Close()
+		k.Close()
 		return nil, err
 	}
-	l.client = cli
-	c.faultMu.Lock()
-	c.links = append(c.links, l)
-	c.faultMu.Unlock()
-	return l, nil
+	k.client = cli
+	l.linkMu.Lock()
+	l.links = append(l.links, k)
+	l.linkMu.Unlock()
+	return k, nil
 }
 
 // Client returns the client that reaches the cluster through this link.
@@ -84,30 +84,44 @@ func (l *ClientLink) Client() *clientv3.Client { return l.client }
 func (l *ClientLink) Endpoints() []string {
 	eps := make([]string, len(l.proxies))
 	for i, p := range l.proxies {
-		eps[i] = l.c.scheme() + "://" + p.ln.Addr().String()
+		eps[i] = l.scheme + "://" + p.addr()
 	}
 	return eps
 }
 
 // Cut makes the link a black hole: every byte either way is dropped, and
 // new connections are accepted and then ignored.
-func (l *ClientLink) Cut() { l.cut.Store(true) }
+func (l *ClientLink) Cut() { l.pol.cut.Store(true) }
 
 // Restore ends a Cut. Connections that lived through it are closed (bytes
 // were lost mid-stream), so the client reconnects afresh at once.
 func (l *ClientLink) Restore() {
-	if l.cut.Swap(false) {
+	if l.pol.cut.Swap(false) {
 		for _, p := range l.proxies {
 			p.dropAll()
 		}
 	}
 }
 
-// IsCut reports whether the link is cut.
-func (l *ClientLink) IsCut() bool { return l.cut.Load() }
+// NetworkFaults describes the faults in force on the link — "cut",
+// "delay 200ms", or both joined by "; " — or returns "" when it forwards
+// everything at full speed.
+func (l *ClientLink) NetworkFaults() string {
+	var parts []string
+	if l.pol.cut.Load() {
+		parts = append(parts, "cut")
+	}
+	if d := time.Duration(l.pol.latency.Load()); d > 0 {
+		parts = append(parts, "delay "+d.String())
+	}
+	return strings.Join(parts, "; ")
+}
 
 // Delay adds d of latency to every chunk of data forwarded either way; 0 removes it.
-func (l *ClientLink) Delay(d time.Duration) { l.delay.Store(int64(d)) }
+func (l *ClientLink) Delay(d time.Duration) {
+	l.pol.latency.Store(int64(d))
+	close(*l.pol.changed.Swap(newChanged())) // chunks waiting now wait for the new latency
+}
 
 // Close closes the link's client and proxies. It is idempotent.
 func (l *ClientLink) Close() error {
@@ -116,109 +130,39 @@ func (l *ClientLink) Close() error {
 			l.client.Close()
 		}
 		for _, p := range l.proxies {
-			p.Close()
+			p.close()
 		}
 	})
 	return nil
 }
 
-// linkProxy forwards connections to one member's client port.
-type linkProxy struct {
-	l      *ClientLink
-	ln     net.Listener
-	target string
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+// linkPolicy is how a ClientLink's proxies treat a client's traffic: bytes
+// pass untouched (TLS included), into a black hole while the link is cut,
+// late by the link's latency.
+type linkPolicy struct {
+	cut     atomic.Bool
+	latency atomic.Int64                  // nanoseconds, both ways
+	changed atomic.Pointer[chan struct{}] // closed when latency changes
 }
 
-func newLinkProxy(l *ClientLink, target string) (*linkProxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+func newChanged() *chan struct{} {
+	ch := make(chan struct{})
+	return &ch
+}
+
+func (p *linkPolicy) serverConn(conn net.Conn) net.Conn  { return conn }
+func (p *linkPolicy) backendConn(conn net.Conn) net.Conn { return conn }
+func (p *linkPolicy) readsHead() bool                    { return false }
+func (p *linkPolicy) admit(*proxyConn, []byte) admission { return forward }
+func (p *linkPolicy) targetStarting() bool               { return false }
+func (p *linkPolicy) keep(*proxyConn) bool               { return true } // Restore drops what lived through a cut
+func (p *linkPolicy) delay(*proxyConn, direction) (time.Duration, <-chan struct{}) {
+	return time.Duration(p.latency.Load()), *p.changed.Load()
+}
+
+func (p *linkPolicy) judge(*proxyConn, direction, float64) verdict {
+	if p.cut.Load() {
+		return hole
 	}
-	p := &linkProxy{l: l, ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.serve()
-	return p, nil
-}
-
-func (p *linkProxy) serve() {
-	defer p.wg.Done()
-	acceptLoop(p.ln, &p.wg, p.handle)
-}
-
-func (p *linkProxy) handle(client net.Conn) {
-	if !p.track(client) {
-		return
-	}
-	defer p.untrack(client)
-	backend, err := net.DialTimeout("tcp", p.target, time.Second)
-	if err != nil {
-		return // the member is down: the client sees a closed connection
-	}
-	if !p.track(backend) {
-		return
-	}
-	defer p.untrack(backend)
-	done := make(chan struct{}, 2)
-	go func() { p.pipe(backend, client); done <- struct{}{} }()
-	go func() { p.pipe(client, backend); done <- struct{}{} }()
-	<-done // either side ending ends both (the deferred untracks close them)
-}
-
-// pipe copies src to dst, dropping what arrives while the link is cut.
-func (p *linkProxy) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 && !p.l.cut.Load() {
-			if d := time.Duration(p.l.delay.Load()); d > 0 {
-				time.Sleep(d) // injected latency, not a wait for state
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *linkProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		c.Close()
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *linkProxy) untrack(c net.Conn) {
-	p.mu.Lock()
-	delete(p.conns, c)
-	p.mu.Unlock()
-	c.Close()
-}
-
-func (p *linkProxy) dropAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-func (p *linkProxy) Close() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	p.ln.Close()
-	p.dropAll()
-	p.wg.Wait()
+	return pass
 }

@@ -28,7 +28,7 @@ var _ = Describe("Client links", func() {
 		Expect(put(link)(ctx)).To(Succeed())
 
 		link.Cut()
-		Expect(link.IsCut()).To(BeTrue())
+		Expect(link.NetworkFaults()).To(Equal("cut"))
 		Consistently(put(link)).WithContext(ctx).WithTimeout(time.Second).ShouldNot(Succeed())
 		Expect(cluster.Key("/other").Put(ctx, "still served")).To(Succeed())
 

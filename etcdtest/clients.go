@@ -19,11 +19,25 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// login says whether a client logs in with the cluster's credentials.
+// Only a booting cluster's first clients do not: they check readiness
+// before auth is turned on (auth.go).
+type login bool
+
+const (
+	anonymous   login = false
+	credentials login = true
+)
+
 // newClient returns a client of the given endpoints configured by
 // clientConfig, whose calls without a deadline get Config.CallTimeout
 // (withCallTimeout).
-func (c *Cluster) newClient(endpoints []string) (*clientv3.Client, error) {
-	cli, err := clientv3.New(c.clientConfig(endpoints))
+func (c *common) newClient(endpoints []string) (*clientv3.Client, error) {
+	return c.newClientAs(endpoints, credentials)
+}
+
+func (c *common) newClientAs(endpoints []string, who login) (*clientv3.Client, error) {
+	cli, err := clientv3.New(c.clientConfig(endpoints, who))
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: create a client for %v: %w", endpoints, err)
 	}
@@ -32,11 +46,11 @@ func (c *Cluster) newClient(endpoints []string) (*clientv3.Client, error) {
 }
 
 // clientConfig configures a client of the given endpoints of this
-// cluster: its TLS and credentials (once auth is on), no logging into the
-// test process's output, keep-alives that notice a frozen member under a
-// call or stream (keepAliveTime, keepAliveTimeout), and reconnection
+// cluster: its TLS and, unless anonymous, its credentials; no logging into
+// the test process's output, keep-alives that notice a frozen member under
+// a call or stream (keepAliveTime, keepAliveTimeout), and reconnection
 // within milliseconds after a member comes back.
-func (c *Cluster) clientConfig(endpoints []string) clientv3.Config {
+func (c *common) clientConfig(endpoints []string, who login) clientv3.Config {
 	cfg := clientv3.Config{
 		Endpoints:            endpoints,
 		DialTimeout:          2 * time.Second,
@@ -52,11 +66,34 @@ func (c *Cluster) clientConfig(endpoints []string) clientv3.Config {
 		if s.client != nil {
 			cfg.TLS = s.client.Clone()
 		}
-		if s.authOn {
+		if who == credentials {
 			cfg.Username, cfg.Password = s.user, s.password
 		}
 	}
 	return cfg
+}
+
+// ClientConfig returns a configuration for a client of all members, with
+// the cluster's TLS and credentials, for tests that need their own client
+// (one per simulated process, say). The caller closes the client it makes.
+// Against an external cluster, keys must stay under Prefix(): wrap the
+// client with go.etcd.io/etcd/client/v3/namespace.
+//
+// Like the toolkit's own clients, such a client is quiet (Logger is
+// zap.NewNop(): no JSON warnings in the spec's output during faults),
+// reconnects within milliseconds after a member comes back, and sends
+// gRPC keep-alives, so a stream (a Watch, a lease KeepAlive) that is
+// stuck on a frozen member is closed and retried elsewhere within about
+// 12s. Set Logger to see its logs.
+//
+// Unlike the toolkit's clients, its calls get no default deadline
+// (Config.CallTimeout): that deadline is set on the client clientv3.New
+// returns, which a Config cannot carry, and a gRPC interceptor in
+// DialOptions would only bound each of clientv3's up to 100 retries of a
+// call, not the call. Give its calls a context with a deadline.
+func (c *Cluster) ClientConfig() clientv3.Config {
+	cc := c.core()
+	return cc.clientConfig(cc.endpoints(), credentials)
 }
 
 // Keep-alive of every client the toolkit makes or configures. A frozen

@@ -100,7 +100,7 @@ var _ = Describe("Member faults", func() {
 		Expect(m.Kill()).To(Succeed())
 		Expect(alive(pid)).To(BeFalse())
 		Expect(m.Running()).To(BeFalse())
-		Expect(m.State()).To(Equal("killed"))
+		Expect(m.State()).To(Equal(etcdtest.Killed))
 		Expect(m.Logs()).NotTo(ContainSubstring("received signal")) // no graceful shutdown happened
 		// A write racing the kill may be lost with the dead leader (etcd then
 		// answers "request timed out" after 5 s), so each attempt is short.
@@ -146,10 +146,10 @@ var _ = Describe("Member faults", func() {
 	It("Stop is graceful, and Restart brings the member back", func(ctx SpecContext) {
 		m := c.Member(1)
 		Expect(m.Stop(ctx)).To(Succeed())
-		Expect(m.State()).To(Equal("stopped"))
+		Expect(m.State()).To(Equal(etcdtest.Stopped))
 		Expect(m.Logs()).To(ContainSubstring("received signal; shutting down"))
 		Expect(m.Restart(ctx)).To(Succeed())
-		Expect(m.State()).To(Equal("running"))
+		Expect(m.State()).To(Equal(etcdtest.Running))
 	})
 
 	It("Pause freezes the process until Resume", func(ctx SpecContext) {

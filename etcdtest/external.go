@@ -2,8 +2,6 @@ package etcdtest
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -48,94 +46,31 @@ const DefaultPrefix = "etcdtest/"
 // once it expired.
 const liveTTL = 60
 
-// external is the state of a Cluster that uses an existing etcd cluster
-// named by $ETCDTEST_ENDPOINTS. Each Cluster works under its own key
-// prefix through namespaced clients, so suites running at once never see
-// each other's keys and never touch the cluster's root.
+// external is a Cluster that uses an existing etcd cluster named by
+// $ETCDTEST_ENDPOINTS. Each works under its own key prefix through
+// namespaced clients, so suites running at once never see each other's
+// keys and never touch the cluster's root.
 type external struct {
+	common
 	base   string // $ETCDTEST_PREFIX
 	run    string // this Cluster's name under base
-	prefix string // base + run + "/": where its keys live
+	keys   string // base + run + "/": where its keys live
 	raw    []*clientv3.Client
 	lease  clientv3.LeaseID
 	cancel context.CancelFunc // ends the lease's keep-alive
 }
 
-// Prefix returns the key prefix every client of this cluster works under:
-// "" for a cluster the toolkit booted, "etcdtest/<host>-<pid>-<random>/"
-// against an external cluster. Keys your code writes through Client,
-// Member.Client or Key land under it; etcd itself shows them with it.
-func (c *Cluster) Prefix() string {
-	c.mustBeStarted()
-	if c.ext == nil {
-		return ""
-	}
-	return c.ext.prefix
+func (e *external) local(op string) (*local, error) {
+	return nil, fmt.Errorf("%s: %w", op, ErrExternal)
 }
 
-// External reports whether the cluster is an existing one ($ETCDTEST_ENDPOINTS).
-func (c *Cluster) External() bool {
-	c.mustBeStarted()
-	return c.ext != nil
+func (e *external) prefix() string { return e.keys }
+
+func (e *external) diagnostics() string {
+	return fmt.Sprintf("etcdtest: external cluster %x, key prefix %q\n", e.id, e.keys)
 }
 
-func (c *Cluster) checkLocal(op string) error {
-	c.mustBeStarted()
-	if c.ext != nil {
-		return fmt.Errorf("%s: %w", op, ErrExternal)
-	}
-	return nil
-}
-
-// externalSecurity reads the TLS and credential settings from the
-// environment. It returns nil when there are none.
-func externalSecurity(eps []string) (*security, error) {
-	s := &security{
-		caFile:   os.Getenv(EnvCACert),
-		certFile: os.Getenv(EnvCert),
-		keyFile:  os.Getenv(EnvKey),
-		user:     os.Getenv(EnvUser),
-		password: os.Getenv(EnvPassword),
-	}
-	s.authOn = s.user != ""
-	if s.user == "" && s.password != "" {
-		return nil, fmt.Errorf("etcdtest: $%s is set but $%s is not: set both to log in, or neither", EnvPassword, EnvUser)
-	}
-	if (s.certFile == "") != (s.keyFile == "") {
-		return nil, fmt.Errorf("etcdtest: $%s and $%s go together (a client certificate and its key); set both or neither", EnvCert, EnvKey)
-	}
-	https := false
-	for _, e := range eps {
-		https = https || strings.HasPrefix(e, "https://") || strings.HasPrefix(e, "unixs://")
-	}
-	if !https && s.caFile == "" && s.certFile == "" {
-		if !s.authOn {
-			return nil, nil
-		}
-		return s, nil
-	}
-	s.client = &tls.Config{MinVersion: tls.VersionTLS12}
-	if s.caFile != "" {
-		pem, err := os.ReadFile(s.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("etcdtest: read the CA of $%s: %w", EnvCACert, err)
-		}
-		s.client.RootCAs = x509.NewCertPool()
-		if !s.client.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("etcdtest: $%s=%s holds no PEM certificate", EnvCACert, s.caFile)
-		}
-	}
-	if s.certFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("etcdtest: load the client certificate of $%s and $%s: %w", EnvCert, EnvKey, err)
-		}
-		s.client.Certificates = []tls.Certificate{cert}
-	}
-	return s, nil
-}
-
-func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints string) (err error) {
+func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *external, err error) {
 	var eps []string
 	for _, e := range strings.Split(endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
@@ -143,30 +78,28 @@ func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints strin
 		}
 	}
 	if len(eps) == 0 {
-		return fmt.Errorf("etcdtest: $%s=%q names no endpoint: set it to comma-separated client URLs, or unset it to boot a cluster", EnvEndpoints, endpoints)
+		return nil, fmt.Errorf("etcdtest: $%s=%q names no endpoint: set it to comma-separated client URLs, or unset it to boot a cluster", EnvEndpoints, endpoints)
 	}
 	base := os.Getenv(EnvPrefix)
 	if base == "" {
 		base = DefaultPrefix
 	}
 	if cfg.CallTimeout < 0 {
-		return fmt.Errorf("etcdtest: Config.CallTimeout is %v: it must not be negative (0 means the default, %v)", cfg.CallTimeout, defaultCallTimeout(0))
+		return nil, fmt.Errorf("etcdtest: Config.CallTimeout is %v: it must not be negative (0 means the default, %v)", cfg.CallTimeout, defaultCallTimeout(0))
 	}
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = defaultCallTimeout(0) // the external cluster's own election timeout is unknown
 	}
 	host, _ := os.Hostname()
 	run := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
-	c.cfg, c.stopped = cfg, make(chan struct{})
-	c.ext = &external{base: base, run: run, prefix: base + run + "/"}
+	c := &external{common: common{cfg: cfg, stopped: make(chan struct{})}, base: base, run: run, keys: base + run + "/"}
 	defer func() {
 		if err != nil {
-			c.ext.closeAll()
-			c.ext, c.sec, c.members, c.client = nil, nil, nil, nil
+			c.closeAll()
 		}
 	}()
 	if c.sec, err = externalSecurity(eps); err != nil {
-		return err
+		return nil, err
 	}
 	fix := fmt.Sprintf("check $%s (%s), the TLS settings ($%s, $%s, $%s) and credentials ($%s, $%s), or unset %s to boot a cluster",
 		EnvEndpoints, endpoints, EnvCACert, EnvCert, EnvKey, EnvUser, EnvPassword, EnvEndpoints)
@@ -178,22 +111,22 @@ func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints strin
 	defer cancel()
 	raw, err := c.newClient(eps)
 	if err != nil {
-		return fmt.Errorf("%w; %s", err, fix)
+		return nil, fmt.Errorf("%w; %s", err, fix)
 	}
-	c.ext.raw = append(c.ext.raw, raw)
+	c.raw = append(c.raw, raw)
 	list, err := raw.MemberList(ctx)
 	if err != nil {
-		return fmt.Errorf("etcdtest: external cluster %v does not answer: %w; %s", eps, err, fix)
+		return nil, fmt.Errorf("etcdtest: external cluster %v does not answer: %w; %s", eps, err, fix)
 	}
 	c.id = list.Header.ClusterId
 	if st, err := raw.Status(ctx, eps[0]); err == nil {
 		c.bin.version, _ = parseVersion(st.Version)
 	}
-	if err := c.ext.claim(ctx, raw); err != nil {
-		return fmt.Errorf("etcdtest: external cluster %v: claim the key prefix %q: %w; %s (with auth, the user needs read-write permission on %q)",
-			eps, c.ext.prefix, err, fix, base)
+	if err := c.claim(ctx, raw); err != nil {
+		return nil, fmt.Errorf("etcdtest: external cluster %v: claim the key prefix %q: %w; %s (with auth, the user needs read-write permission on %q)",
+			eps, c.keys, err, fix, base)
 	}
-	c.client = c.ext.namespaced(raw)
+	c.client = c.namespaced(raw)
 
 	// etcd lists members by ID; by name reads like a booted cluster's.
 	sort.SliceStable(list.Members, func(i, j int) bool { return list.Members[i].Name < list.Members[j].Name })
@@ -206,7 +139,7 @@ func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints strin
 		if name == "" {
 			name = strconv.FormatUint(pm.ID, 16) // a member that has not started yet
 		}
-		m := &Member{c: c, index: i, name: name, id: pm.ID, state: "external", log: newLogBuffer(1024, nil, "")}
+		m := &Member{c: &c.common, index: i, name: name, id: pm.ID, state: External, log: newLogBuffer(1024, nil, "")}
 		c.members[i] = m
 		if len(pm.PeerURLs) > 0 {
 			m.peerURL = pm.PeerURLs[0]
@@ -223,20 +156,19 @@ func (c *Cluster) startExternal(ctx context.Context, cfg Config, endpoints strin
 				errs[i] = fmt.Errorf("etcdtest: external cluster: member %s (%v): %w; %s", name, pm.ClientURLs, err, fix)
 				return
 			}
-			raws[i], m.client = mraw, c.ext.namespaced(mraw)
+			raws[i], m.client = mraw, c.namespaced(mraw)
 		}()
 	}
 	wg.Wait()
 	for _, r := range raws {
 		if r != nil {
-			c.ext.raw = append(c.ext.raw, r)
+			c.raw = append(c.raw, r)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return nil, err
 	}
-	c.started.Store(true)
-	return nil
+	return c, nil
 }
 
 // claim marks this process's prefix as in use (a key under a kept-alive
@@ -294,9 +226,9 @@ func (e *external) claim(ctx context.Context, raw *clientv3.Client) error {
 // shares raw's connection: closing raw closes it.
 func (e *external) namespaced(raw *clientv3.Client) *clientv3.Client {
 	ns := *raw
-	ns.KV = namespace.NewKV(raw.KV, e.prefix)
-	ns.Watcher = namespace.NewWatcher(raw.Watcher, e.prefix)
-	ns.Lease = namespace.NewLease(raw.Lease, e.prefix)
+	ns.KV = namespace.NewKV(raw.KV, e.keys)
+	ns.Watcher = namespace.NewWatcher(raw.Watcher, e.keys)
+	ns.Lease = namespace.NewLease(raw.Lease, e.keys)
 	return &ns
 }
 
@@ -311,21 +243,21 @@ func (e *external) closeAll() {
 
 // stop removes this process's keys (its prefix and its records) and
 // releases the connections.
-func (e *external) stop(ctx context.Context) error {
+func (e *external) teardown(ctx context.Context) error {
 	defer e.closeAll()
 	if len(e.raw) == 0 {
 		return nil
 	}
 	raw := e.raw[0]
 	_, err := raw.Txn(ctx).Then(
-		clientv3.OpDelete(e.prefix, clientv3.WithPrefix()),
+		clientv3.OpDelete(e.keys, clientv3.WithPrefix()),
 		clientv3.OpDelete(e.base+".runs/"+e.run),
 	).Commit()
 	if e.lease != 0 {
 		raw.Revoke(ctx, e.lease)
 	}
 	if err != nil {
-		return fmt.Errorf("etcdtest: remove this suite's keys under %q from the external cluster: %w", e.prefix, err)
+		return fmt.Errorf("etcdtest: remove this suite's keys under %q from the external cluster: %w", e.keys, err)
 	}
 	return nil
 }

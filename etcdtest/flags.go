@@ -7,7 +7,7 @@ import (
 )
 
 // args is member m's command line, adapted to the etcd version.
-func (c *Cluster) args(m *Member) []string {
+func (c *local) args(m *Member) []string {
 	var initial []string
 	for _, o := range c.members {
 		initial = append(initial, o.name+"="+o.PeerURL())
@@ -18,7 +18,7 @@ func (c *Cluster) args(m *Member) []string {
 		"--data-dir=" + m.dataDir,
 		"--listen-client-urls=" + m.ClientURL(),
 		"--advertise-client-urls=" + m.ClientURL(),
-		"--listen-peer-urls=" + c.scheme() + "://127.0.0.1:" + strconv.Itoa(m.peerPort),
+		"--listen-peer-urls=" + c.sec.scheme() + "://127.0.0.1:" + strconv.Itoa(m.peerPort),
 		"--initial-advertise-peer-urls=" + m.PeerURL(),
 		"--initial-cluster=" + strings.Join(initial, ","),
 		"--initial-cluster-token=" + c.token,
@@ -34,7 +34,7 @@ func (c *Cluster) args(m *Member) []string {
 	if !cfg.Fsync && c.bin.version.atLeast(3, 5) {
 		a = append(a, "--unsafe-no-fsync") // since 3.5
 	}
-	if c.tlsOn() {
+	if c.sec.tls() {
 		s := c.sec
 		a = append(a,
 			"--cert-file="+s.serverCert, "--key-file="+s.serverKey,

@@ -85,15 +85,8 @@ func BeforeSuite(cfg Config) *Cluster {
 // ($ETCDTEST_ENDPOINTS), whose processes and network the toolkit does not
 // control. Call it first in specs that kill, pause or partition members.
 func SkipIfExternal(c *Cluster) {
-	c.mustBeStarted()
-	if c.ext != nil {
+	if c.External() {
 		ginkgo.Skip("needs a cluster booted by etcdtest: fault injection is not available against an external cluster ($ETCDTEST_ENDPOINTS)")
-	}
-}
-
-func (c *Cluster) mustBeStarted() {
-	if c.pending != "" && !c.started.Load() {
-		panic(c.pending)
 	}
 }
 

@@ -15,13 +15,13 @@ const partitionsSupported = true
 // connection accepted by a proxy of this cluster), or -1 for anyone else.
 // The kernel knows: the connecting socket is the one whose local port is
 // conn's remote port, and /proc/<pid>/fd of its owner links to its inode.
-func (c *Cluster) connSender(conn net.Conn) int {
+func connSender(conn net.Conn, members []*Member) int {
 	inode := socketInode(remotePort(conn), conn.LocalAddr().(*net.TCPAddr).Port)
 	if inode == "" {
 		return -1
 	}
 	want := "socket:[" + inode + "]"
-	for i, m := range c.members {
+	for i, m := range members {
 		pid := m.pid()
 		if pid <= 0 {
 			continue

@@ -19,13 +19,14 @@ import (
 // Member is one etcd process of a Cluster. Its methods are real signals on
 // the real process: Kill is SIGKILL, Pause is SIGSTOP, Resume is SIGCONT.
 type Member struct {
-	c          *Cluster
+	c          *common
+	l          *local // nil for a member of an external cluster
 	index      int
 	name       string
 	id         uint64
 	clientPort int
-	peerPort   int        // the member's own peer listener; peers reach it through proxy
-	proxy      *peerProxy // nil against an external cluster
+	peerPort   int    // the member's own peer listener; peers reach it through proxy
+	proxy      *proxy // in front of the peer listener; nil against an external cluster
 	peerURL    string
 	clientURL  string
 	dataDir    string
@@ -35,7 +36,7 @@ type Member struct {
 
 	mu     sync.Mutex
 	proc   *process
-	state  string // "running", "paused", "killed", "stopped", "exited"
+	state  State
 	starts int
 }
 
@@ -74,36 +75,54 @@ func (m *Member) Logs() string { return m.log.String() }
 // String returns the member's name.
 func (m *Member) String() string { return m.name }
 
-// Running reports whether the member's process is alive; a paused member is alive.
-func (m *Member) Running() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.state == "running" || m.state == "paused"
+// State is what a member's process is doing, as Member.State reports it.
+type State int
+
+// The states of a member. A member of a cluster the toolkit booted is
+// Running from Start on, until a fault method or Stop changes that; a
+// member of an external cluster is always External.
+const (
+	Starting State = iota // created, its process not started yet (during Start only)
+	Running               // its process runs
+	Paused                // stopped by Pause (SIGSTOP); Resume continues it
+	Killed                // ended by Kill (SIGKILL)
+	Stopped               // ended by Member.Stop (SIGTERM) or Cluster.Stop
+	Exited                // ended by itself, unasked: see Member.Logs
+	External              // a member of an external cluster, not the toolkit's process
+)
+
+var stateNames = [...]string{"starting", "running", "paused", "killed", "stopped", "exited", "external"}
+
+// String returns the state's name in lower case ("running").
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return "State(" + strconv.Itoa(int(s)) + ")"
+	}
+	return stateNames[s]
 }
+
+// Alive reports whether the state is one of a process that exists: Running
+// or Paused.
+func (s State) Alive() bool { return s == Running || s == Paused }
+
+// Running reports whether the member's process is alive; a paused member is alive.
+func (m *Member) Running() bool { return m.State().Alive() }
 
 // Paused reports whether the member is stopped by Pause.
-func (m *Member) Paused() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.state == "paused"
-}
+func (m *Member) Paused() bool { return m.State() == Paused }
 
-// State describes the member's process: "running", "paused", "killed",
-// "stopped" (by Stop) or "exited" (by itself, see Logs).
-func (m *Member) State() string {
+// State reports what the member's process is doing.
+func (m *Member) State() State {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.state == "running" && m.proc != nil && isDone(m.proc.done) {
-		return "exited"
+	if m.state == Running && m.proc != nil && isDone(m.proc.done) {
+		return Exited
 	}
 	return m.state
 }
 
 // alive reports whether the member's process exists (running or paused).
-func (m *Member) alive() bool {
-	st := m.State()
-	return st == "running" || st == "paused"
-}
+func (m *Member) alive() bool { return m.State().Alive() }
 
 func (m *Member) pid() int {
 	m.mu.Lock()
@@ -134,17 +153,17 @@ func (m *Member) start() error {
 	if m.starts > 1 {
 		fmt.Fprintf(m.log, "--- etcdtest: restarting %s ---\n", m.name)
 	}
-	cmd := exec.Command(m.c.bin.path, m.c.args(m)...)
+	cmd := exec.Command(m.l.bin.path, m.l.args(m)...)
 	// Never the test process's stdout/stderr: Ginkgo's output capture waits
 	// for every holder of those pipes, and member logs belong in reports.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
-	cmd.Dir = m.c.dir
+	cmd.Dir = m.l.dir
 	if err := startProcess(cmd); err != nil {
-		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.c.bin.path, err)
+		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.l.bin.path, err)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
-	m.proc, m.state = p, "running"
-	os.WriteFile(filepath.Join(m.c.dir, m.name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	m.proc, m.state = p, Running
+	os.WriteFile(filepath.Join(m.l.dir, m.name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	go func() {
 		p.err = cmd.Wait()
 		m.proxy.dropAll() // peers see a dead member at once, as with a real crash
@@ -154,7 +173,7 @@ func (m *Member) start() error {
 }
 
 // signal sends sig to the running process and returns it, or nil if none runs.
-func (m *Member) signal(sig syscall.Signal, state string) (*process, error) {
+func (m *Member) signal(sig syscall.Signal, state State) (*process, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := m.proc
@@ -164,9 +183,7 @@ func (m *Member) signal(sig syscall.Signal, state string) (*process, error) {
 	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return p, fmt.Errorf("etcdtest: signal %v to member %s: %w", sig, m.name, err)
 	}
-	if state != "" {
-		m.state = state
-	}
+	m.state = state
 	return p, nil
 }
 
@@ -175,10 +192,11 @@ func (m *Member) signal(sig syscall.Signal, state string) (*process, error) {
 // majority has elected a new one (see Cluster.NoSettle). Its data stays;
 // Restart brings it back. Killing a stopped member is a no-op.
 func (m *Member) Kill() error {
-	if err := m.c.checkLocal("Kill"); err != nil {
+	l, err := m.local("Kill")
+	if err != nil {
 		return err
 	}
-	p, err := m.signal(syscall.SIGKILL, "killed")
+	p, err := m.signal(syscall.SIGKILL, Killed)
 	if err != nil || p == nil {
 		return err
 	}
@@ -187,24 +205,25 @@ func (m *Member) Kill() error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within 10s of SIGKILL", m.name, p.cmd.Process.Pid)
 	}
-	return m.c.settle(context.Background(), "Kill("+m.name+")")
+	return l.settle(context.Background(), "Kill("+m.name+")")
 }
 
 // Stop stops the member gracefully (SIGTERM) and waits for it to exit and
 // for the cluster to settle, as Kill does. If ctx ends before the member
 // exits, the member is killed. Stopping a stopped member is a no-op.
 func (m *Member) Stop(ctx context.Context) error {
-	if err := m.c.checkLocal("Stop"); err != nil {
+	l, err := m.local("Stop")
+	if err != nil {
 		return err
 	}
-	p, err := m.signal(syscall.SIGTERM, "stopped")
+	p, err := m.signal(syscall.SIGTERM, Stopped)
 	if err != nil || p == nil {
 		return err
 	}
 	p.cmd.Process.Signal(syscall.SIGCONT) // a paused member must run to handle SIGTERM
 	select {
 	case <-p.done:
-		return m.c.settle(ctx, "Stop("+m.name+")")
+		return l.settle(ctx, "Stop("+m.name+")")
 	case <-ctx.Done():
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
@@ -218,10 +237,11 @@ func (m *Member) Stop(ctx context.Context) error {
 // if it was the raft leader, the remaining majority has elected a new one
 // (see Cluster.NoSettle).
 func (m *Member) Pause() error {
-	if err := m.c.checkLocal("Pause"); err != nil {
+	l, err := m.local("Pause")
+	if err != nil {
 		return err
 	}
-	p, err := m.signal(syscall.SIGSTOP, "paused")
+	p, err := m.signal(syscall.SIGSTOP, Paused)
 	if err == nil && p == nil {
 		return fmt.Errorf("etcdtest: cannot pause member %s: it is %s", m.name, m.State())
 	}
@@ -246,23 +266,24 @@ func (m *Member) Pause() error {
 		}
 		time.Sleep(time.Millisecond) // polling the kernel's view, bounded by deadline
 	}
-	return m.c.settle(context.Background(), "Pause("+m.name+")")
+	return l.settle(context.Background(), "Pause("+m.name+")")
 }
 
 // Resume continues a paused member with SIGCONT and returns once the
 // members that can form a majority agree on one raft leader again.
 func (m *Member) Resume() error {
-	if err := m.c.checkLocal("Resume"); err != nil {
+	l, err := m.local("Resume")
+	if err != nil {
 		return err
 	}
-	p, err := m.signal(syscall.SIGCONT, "running")
+	p, err := m.signal(syscall.SIGCONT, Running)
 	if err == nil && p == nil {
 		return fmt.Errorf("etcdtest: cannot resume member %s: it is %s", m.name, m.State())
 	}
 	if err != nil {
 		return err
 	}
-	return m.c.settle(context.Background(), "Resume("+m.name+")")
+	return l.settle(context.Background(), "Resume("+m.name+")")
 }
 
 // Restart stops the member if it runs (gracefully), starts it again with the
@@ -271,10 +292,11 @@ func (m *Member) Resume() error {
 // form a majority agree on one raft leader. ctx bounds the wait; without a
 // deadline, Config.StartTimeout does.
 func (m *Member) Restart(ctx context.Context) error {
-	if err := m.c.checkLocal("Restart"); err != nil {
+	l, err := m.local("Restart")
+	if err != nil {
 		return err
 	}
-	ctx, cancel := m.c.startContext(ctx)
+	ctx, cancel := l.startContext(ctx)
 	defer cancel()
 	if m.Running() {
 		if err := m.Stop(ctx); err != nil {
@@ -284,10 +306,18 @@ func (m *Member) Restart(ctx context.Context) error {
 	if err := m.start(); err != nil {
 		return err
 	}
-	if err := m.c.waitServing(ctx, m); err != nil {
+	if err := l.waitServing(ctx, m); err != nil {
 		return err
 	}
-	return m.c.settle(ctx, "Restart("+m.name+")")
+	return l.settle(ctx, "Restart("+m.name+")")
+}
+
+// local returns the cluster the member's process belongs to, for op.
+func (m *Member) local(op string) (*local, error) {
+	if m.l == nil {
+		return nil, fmt.Errorf("%s: %w", op, ErrExternal)
+	}
+	return m.l, nil
 }
 
 // exited returns the process's exit error if the current run has ended.

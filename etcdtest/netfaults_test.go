@@ -77,7 +77,7 @@ var _ = Describe("Peer network faults beyond a clean cut", func() {
 			term := raftTerm(c, others[0])(ctx)
 
 			Expect(c.CutOneWay([]int{l}, others)).To(Succeed())
-			Expect(c.Partitioned()).To(Equal(fmt.Sprintf("%s -/-> {%s %s}", old, c.Member(others[0]).Name(), c.Member(others[1]).Name())))
+			Expect(c.NetworkFaults()).To(Equal(fmt.Sprintf("%s -/-> {%s %s}", old, c.Member(others[0]).Name(), c.Member(others[1]).Name())))
 			for _, o := range others {
 				Eventually(leaderSeenBy(c, o)).WithContext(ctx).WithTimeout(shortly).Should(And(Not(BeEmpty()), Not(Equal(old))))
 			}
@@ -88,7 +88,7 @@ var _ = Describe("Peer network faults beyond a clean cut", func() {
 			Expect(c.Diagnostics()).To(ContainSubstring("network faults: " + old + " -/-> {"))
 
 			Expect(c.Heal()).To(Succeed())
-			Expect(c.Partitioned()).To(BeEmpty())
+			Expect(c.NetworkFaults()).To(BeEmpty())
 			Eventually(leadersSeen(c)).WithContext(ctx).WithTimeout(shortly).Should(oneLeader())
 			Eventually(canWrite(c, l)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 		})
@@ -117,12 +117,12 @@ var _ = Describe("Peer network faults beyond a clean cut", func() {
 
 			// Its heartbeats arrive 5 election timeouts late: the others time out.
 			Expect(c.Delay(5*electionTimeout, l)).To(Succeed())
-			Expect(c.Partitioned()).To(Equal("delay 500ms {" + old + "}"))
+			Expect(c.NetworkFaults()).To(Equal("delay 500ms {" + old + "}"))
 			Eventually(leaderSeenBy(c, others[0])).WithContext(ctx).WithTimeout(shortly).Should(And(Not(BeEmpty()), Not(Equal(old))))
 			Eventually(raftTerm(c, others[0])).WithContext(ctx).WithTimeout(shortly).Should(BeNumerically(">", term))
 
 			Expect(c.Heal()).To(Succeed())
-			Expect(c.Partitioned()).To(BeEmpty())
+			Expect(c.NetworkFaults()).To(BeEmpty())
 			Eventually(leadersSeen(c)).WithContext(ctx).WithTimeout(shortly).Should(oneLeader())
 		})
 
@@ -146,7 +146,7 @@ var _ = Describe("Peer network faults beyond a clean cut", func() {
 			old := c.Member(l).Name()
 
 			Expect(c.Drop(1, l)).To(Succeed())
-			Expect(c.Partitioned()).To(Equal("drop 100% {" + old + "}"))
+			Expect(c.NetworkFaults()).To(Equal("drop 100% {" + old + "}"))
 			Eventually(leaderSeenBy(c, others[0])).WithContext(ctx).WithTimeout(shortly).Should(And(Not(BeEmpty()), Not(Equal(old))))
 			Eventually(canWrite(c, others[0])).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 			Consistently(canWrite(c, l)).WithContext(ctx).WithTimeout(time.Second).ShouldNot(Succeed())
@@ -160,7 +160,7 @@ var _ = Describe("Peer network faults beyond a clean cut", func() {
 
 		It("Drop of a fraction breaks peer connections, yet the cluster still commits writes", func(ctx SpecContext) {
 			Expect(c.Drop(0.2)).To(Succeed())
-			Expect(c.Partitioned()).To(Equal("drop 20% {node1 node2 node3}"))
+			Expect(c.NetworkFaults()).To(Equal("drop 20% {node1 node2 node3}"))
 			// A lost chunk resets its connection: etcd sees its streams break.
 			Eventually(func() string { return c.Member(0).Logs() + c.Member(1).Logs() + c.Member(2).Logs() }).
 				WithContext(ctx).WithTimeout(shortly).Should(ContainSubstring("lost TCP streaming connection"))
@@ -198,7 +198,7 @@ var _ = Describe("Peer network faults beyond a clean cut", func() {
 			}).WithContext(ctx).WithTimeout(time.Second).Should(Equal([]any{leader, term}))
 
 			Expect(c.Heal()).To(Succeed())
-			Expect(c.Partitioned()).To(BeEmpty())
+			Expect(c.NetworkFaults()).To(BeEmpty())
 		})
 	})
 
@@ -213,7 +213,7 @@ var _ = Describe("Peer network faults beyond a clean cut", func() {
 		Expect(cluster.CutOneWay([]int{0}, nil)).To(MatchError(ContainSubstring("CutOneWay([0], []): name members on both sides")))
 		Expect(cluster.CutOneWay([]int{0}, []int{5})).To(MatchError("etcdtest: CutOneWay: no member 5; use 0..2"))
 		Expect(cluster.CutOneWay([]int{1}, []int{1})).To(MatchError(ContainSubstring("cuts nothing: a member always reaches itself")))
-		Expect(cluster.Partitioned()).To(BeEmpty())
+		Expect(cluster.NetworkFaults()).To(BeEmpty())
 	})
 
 	It("heals when the cluster stops", func(ctx SpecContext) {

@@ -55,7 +55,7 @@ var _ = Describe("Partitions", func() {
 		Eventually(leaderSeenBy(c, other)).WithContext(ctx).WithTimeout(shortly).Should(And(Not(BeEmpty()), Not(Equal(l.Name()))))
 		Eventually(canWrite(c, other)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 		Consistently(canWrite(c, iso)).WithContext(ctx).WithTimeout(time.Second).ShouldNot(Succeed())
-		Expect(c.Diagnostics()).To(ContainSubstring("partitioned: {"))
+		Expect(c.Diagnostics()).To(ContainSubstring("network faults: {"))
 
 		Expect(c.Heal()).To(Succeed())
 		Eventually(canWrite(c, iso)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
@@ -70,7 +70,7 @@ var _ = Describe("Partitions", func() {
 	It("splits 5 members 2|3: the minority has no leader and cannot commit, the majority serves", func(ctx SpecContext) {
 		c := start(etcdtest.Config{Size: 5})
 		Expect(c.Partition([]int{0, 1}, []int{2, 3, 4})).To(Succeed())
-		Expect(c.Partitioned()).To(Equal("{node1 node2} | {node3 node4 node5}"))
+		Expect(c.NetworkFaults()).To(Equal("{node1 node2} | {node3 node4 node5}"))
 		for _, i := range []int{0, 1} {
 			Eventually(leaderSeenBy(c, i)).WithContext(ctx).WithTimeout(shortly).Should(BeEmpty())
 		}
@@ -78,7 +78,7 @@ var _ = Describe("Partitions", func() {
 		Eventually(canWrite(c, 3)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 
 		Expect(c.Heal()).To(Succeed())
-		Expect(c.Partitioned()).To(BeEmpty())
+		Expect(c.NetworkFaults()).To(BeEmpty())
 		Eventually(canWrite(c, 0)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 		resp, err := c.Member(1).Client().Get(ctx, "/partition-probe")
 		Expect(err).NotTo(HaveOccurred())

@@ -39,7 +39,7 @@ func TestStartRetriesWhenAnOutsiderTakesAPort(t *testing.T) {
 	defer c.Stop(context.Background())
 	_, stolenPort, _ := net.SplitHostPort(stolen.Addr().String())
 	for _, m := range c.Members() {
-		for _, arg := range c.args(m) {
+		for _, arg := range m.l.args(m) {
 			if strings.HasSuffix(arg, ":"+stolenPort) {
 				t.Errorf("member %s still uses the stolen port: %s", m.Name(), arg)
 			}

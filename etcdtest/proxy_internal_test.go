@@ -23,11 +23,15 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 		t.Skip("partitions need Linux")
 	}
 	c := StartT(t, Config{})
-	defer testHookPeerConnAllowed.Store(nil)
-	target := c.members[0].proxy
+	defer testHookConnAdmitted.Store(nil)
+	l, err := c.local("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := l.members[0].proxy
 	for attempt := 1; ; attempt++ {
 		caught := make(chan string, 1)
-		hook := func(p *peerProxy, raw net.Conn) {
+		hook := func(p *proxy, raw net.Conn) {
 			if p != target {
 				return
 			}
@@ -39,8 +43,8 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 			default: // a later connection: the partition is set already
 			}
 		}
-		testHookPeerConnAllowed.Store(&hook)
-		conn, err := net.Dial("tcp", strings.TrimPrefix(target.URL(), "http://"))
+		testHookConnAdmitted.Store(&hook)
+		conn, err := net.Dial("tcp", target.addr())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +62,7 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 		if addr != conn.LocalAddr().String() {
 			// A member's connection was handled first; try again.
 			conn.Close()
-			testHookPeerConnAllowed.Store(nil)
+			testHookConnAdmitted.Store(nil)
 			if err := c.Heal(); err != nil {
 				t.Fatal(err)
 			}
@@ -129,8 +133,8 @@ func TestNetFaultDirections(t *testing.T) {
 // pumpRig runs one direction of a proxied connection through pump with no
 // etcd: the connection was opened by member sender to member to's proxy.
 type pumpRig struct {
-	c    *Cluster
-	p    *peerProxy
+	f    *faultStore
+	p    *proxy
 	pc   *proxyConn
 	in   *io.PipeWriter // what the source side writes
 	got  chan stamped   // what reached the destination, when
@@ -143,13 +147,14 @@ type stamped struct {
 }
 
 func newPumpRig(t *testing.T, f *netFaults, dir direction, sender, to int) *pumpRig {
-	c := &Cluster{}
-	c.storeNetFaults(f.clone()) // a snapshot of its own, as updateNetFaults makes
+	store := &faultStore{}
+	store.update(func(g *netFaults) { *g = *f.clone() }) // a snapshot of its own, as the fault methods make
 	raw, peer := net.Pipe()
 	t.Cleanup(func() { raw.Close(); peer.Close() })
 	pc := &proxyConn{raw: raw, done: make(chan struct{})}
 	pc.fromOnce.Do(func() { pc.from = sender })
-	r := &pumpRig{c: c, p: &peerProxy{c: c, to: to, conns: map[*proxyConn]struct{}{}}, pc: pc, got: make(chan stamped, 1000), done: make(chan struct{})}
+	pol := &peerPolicy{to: to, faults: store}
+	r := &pumpRig{f: store, p: &proxy{pol: pol, conns: map[*proxyConn]struct{}{}}, pc: pc, got: make(chan stamped, 1000), done: make(chan struct{})}
 	r.p.track(pc)
 	src, in := io.Pipe()
 	r.in = in
@@ -212,7 +217,7 @@ func TestHealReleasesDelayedChunks(t *testing.T) {
 		t.Fatalf("%q passed a delay of an hour", s.data)
 	case <-time.After(50 * time.Millisecond): // long enough for an undelayed chunk to pass
 	}
-	r.c.storeNetFaults(nil)
+	r.f.clear()
 	if s := r.next(t, 5*time.Second); s.data != "held" {
 		t.Fatalf("got %q", s.data)
 	}
@@ -238,14 +243,14 @@ func TestOneWayCutBlackHolesThenClosesOnLift(t *testing.T) {
 	if !r.pc.holed[request].Load() || r.pc.holed[response].Load() {
 		t.Fatalf("holed marks %v %v, want the request direction only", r.pc.holed[request].Load(), r.pc.holed[response].Load())
 	}
-	if r.p.reopened(r.pc) {
-		t.Fatal("the cut stands, yet the connection counts as reopened")
+	if !r.p.pol.keep(r.pc) {
+		t.Fatal("the cut stands, yet the connection is not kept")
 	}
-	r.c.storeNetFaults(nil)
-	if !r.p.reopened(r.pc) {
-		t.Fatal("the cut was lifted, yet the connection does not count as reopened")
+	r.f.clear()
+	if r.p.pol.keep(r.pc) {
+		t.Fatal("the cut was lifted, yet the connection with a hole in it is kept")
 	}
-	r.p.cut()
+	r.p.enforce()
 	select {
 	case <-r.pc.done:
 	default:
@@ -274,7 +279,9 @@ func TestDropClosesTheConnection(t *testing.T) {
 
 // Bad inputs name the cause and the fix, before anything changes.
 func TestNetFaultBadInputs(t *testing.T) {
-	ext := &Cluster{ext: &external{}}
+	ext := &Cluster{}
+	var b backend = &external{}
+	ext.b.Store(&b)
 	for name, err := range map[string]error{
 		"Delay":     ext.Delay(time.Second),
 		"Drop":      ext.Drop(0.5),

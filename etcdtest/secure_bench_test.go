@@ -6,7 +6,7 @@ import (
 
 // BenchmarkSecureStart measures a 3-member boot with TLS, auth and both,
 // next to BenchmarkStart's plain one. With TLS the peer proxy terminates
-// TLS (tls.go) so bootstrap probes are still answered at once; auth adds
+// TLS (peerpolicy.go) so bootstrap probes are still answered at once; auth adds
 // the root user, auth enable and one login per client. Run with:
 //
 //	go test ./etcdtest -run '^$' -bench '^Benchmark(Start|SecureStart)$' -benchtime 20x

@@ -40,10 +40,13 @@ import (
 // Call Settle to wait for the cluster explicitly. The shared client's
 // routing (see Settle) still follows every fault.
 func (c *Cluster) NoSettle() (restore func()) {
-	c.mustBeStarted()
-	c.noSettle.Add(1)
+	l, err := c.local("NoSettle")
+	if err != nil {
+		return func() {} // nothing settles against an external cluster
+	}
+	l.noSettle.Add(1)
 	var once sync.Once
-	return func() { once.Do(func() { c.noSettle.Add(-1) }) }
+	return func() { once.Do(func() { l.noSettle.Add(-1) }) }
 }
 
 // Settle waits until the members that can form a majority (running, not
@@ -55,16 +58,17 @@ func (c *Cluster) NoSettle() (restore func()) {
 // ctx bounds the wait; without a deadline, the settle timeout does
 // (100 election timeouts; 10 s by default).
 func (c *Cluster) Settle(ctx context.Context) error {
-	if err := c.checkLocal("Settle"); err != nil {
+	l, err := c.local("Settle")
+	if err != nil {
 		return err
 	}
-	return c.settleContext(ctx, "Settle")
+	return l.settleContext(ctx, "Settle")
 }
 
 // settle is the last step of every fault and repair method: it settles
 // unless NoSettle is in force, and routes the shared client either way.
 // ctx bounds it besides the settle timeout.
-func (c *Cluster) settle(ctx context.Context, op string) error {
+func (c *local) settle(ctx context.Context, op string) error {
 	if c.noSettle.Load() > 0 {
 		c.route(c.majority())
 		return nil
@@ -77,11 +81,11 @@ func (c *Cluster) settle(ctx context.Context, op string) error {
 // loaded one (ginkgo -p, several packages at once on 2 cores) heartbeats
 // come late, elections repeat, and a settle that gives up early fails a
 // spec that would have passed.
-func (c *Cluster) settleTimeout() time.Duration {
+func (c *local) settleTimeout() time.Duration {
 	return 100 * c.cfg.ElectionTimeout
 }
 
-func (c *Cluster) settleContext(ctx context.Context, op string) error {
+func (c *local) settleContext(ctx context.Context, op string) error {
 	group := c.majority()
 	c.route(group)
 	if group == nil {
@@ -115,8 +119,9 @@ func (c *Cluster) settleContext(ctx context.Context, op string) error {
 // majority returns the members that can make progress together: the
 // largest set of running, unpaused members connected both ways, if it holds
 // a quorum of the membership; nil otherwise. Members are in index order.
-func (c *Cluster) majority() []*Member {
-	up := func(m *Member) bool { return m.State() == "running" }
+func (c *local) majority() []*Member {
+	up := func(m *Member) bool { return m.State() == Running }
+	f := c.faults.load()
 	seen := make([]bool, len(c.members))
 	var best []*Member
 	for i, m := range c.members {
@@ -129,7 +134,7 @@ func (c *Cluster) majority() []*Member {
 		for k := 0; k < len(comp); k++ {
 			a := comp[k]
 			for b, mb := range c.members {
-				if !seen[b] && up(mb) && c.linkOpen(a, b) && c.linkOpen(b, a) {
+				if !seen[b] && up(mb) && f.reaches(a, b) && f.reaches(b, a) {
 					seen[b] = true
 					comp = append(comp, b)
 				}
@@ -156,7 +161,7 @@ type leaderView struct {
 }
 
 // leaderViews asks each member of group for the raft leader it follows.
-func (c *Cluster) leaderViews(ctx context.Context, group []*Member) []leaderView {
+func (c *local) leaderViews(ctx context.Context, group []*Member) []leaderView {
 	views := make([]leaderView, len(group))
 	eachAtOnce(ctx, group, 250*time.Millisecond, func(ctx context.Context, i int, m *Member) {
 		st, err := m.status(ctx)
@@ -176,7 +181,7 @@ func (c *Cluster) leaderViews(ctx context.Context, group []*Member) []leaderView
 // such as a proposal it forwards to the leader, which etcd then answers
 // after its 5 s request timeout. A read's ReadIndex takes the same path
 // both ways, so once it succeeds through every member, their streams carry.
-func (c *Cluster) readThroughEach(ctx context.Context, group []*Member) bool {
+func (c *local) readThroughEach(ctx context.Context, group []*Member) bool {
 	ok := make([]bool, len(group))
 	eachAtOnce(ctx, group, 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
 		_, err := m.client.Get(ctx, "etcdtest-settle")
@@ -211,7 +216,7 @@ func agreed(views []leaderView, group []*Member) bool {
 	return slices.ContainsFunc(group, func(m *Member) bool { return m.id == views[0].leader })
 }
 
-func (c *Cluster) settleError(ctx context.Context, op string, group []*Member, views []leaderView) error {
+func (c *local) settleError(ctx context.Context, op string, group []*Member, views []leaderView) error {
 	var names, seen []string
 	for i, m := range group {
 		names = append(names, m.name)
@@ -245,10 +250,10 @@ func (c *Cluster) settleError(ctx context.Context, op string, group []*Member, v
 // route points the shared client at group, the members that can serve; a
 // request sent to a paused, dead or cut-off member would wait for its
 // deadline. Without a majority it keeps every member that runs.
-func (c *Cluster) route(group []*Member) {
+func (c *local) route(group []*Member) {
 	if group == nil {
 		for _, m := range c.members {
-			if m.State() == "running" {
+			if m.State() == Running {
 				group = append(group, m)
 			}
 		}

@@ -19,13 +19,13 @@ func BenchmarkSettle(b *testing.B) {
 		inject func(c *Cluster, i int) error
 		repair func(ctx context.Context, c *Cluster, i int) error
 	}
-	restart := func(ctx context.Context, c *Cluster, i int) error { return c.members[i].Restart(ctx) }
+	restart := func(ctx context.Context, c *Cluster, i int) error { return c.Members()[i].Restart(ctx) }
 	heal := func(_ context.Context, c *Cluster, _ int) error { return c.Heal() }
 	faults := []fault{
-		{"Kill", func(c *Cluster, i int) error { return c.members[i].Kill() }, restart},
-		{"Stop", func(c *Cluster, i int) error { return c.members[i].Stop(context.Background()) }, restart},
-		{"Pause", func(c *Cluster, i int) error { return c.members[i].Pause() },
-			func(_ context.Context, c *Cluster, i int) error { return c.members[i].Resume() }},
+		{"Kill", func(c *Cluster, i int) error { return c.Members()[i].Kill() }, restart},
+		{"Stop", func(c *Cluster, i int) error { return c.Members()[i].Stop(context.Background()) }, restart},
+		{"Pause", func(c *Cluster, i int) error { return c.Members()[i].Pause() },
+			func(_ context.Context, c *Cluster, i int) error { return c.Members()[i].Resume() }},
 		{"Isolate", func(c *Cluster, i int) error { return c.Isolate(i) }, heal},
 	}
 	ctx := context.Background()
@@ -42,7 +42,7 @@ func BenchmarkSettle(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				i := slices.Index(c.members, l)
+				i := slices.Index(c.Members(), l)
 				restore := c.NoSettle()
 				err = f.inject(c, i)
 				restore()
@@ -55,7 +55,7 @@ func BenchmarkSettle(b *testing.B) {
 				}
 				t1 := time.Now()
 				pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-				_, err = c.members[(i+1)%len(c.members)].Client().Put(pctx, "/bench", "v")
+				_, err = c.Members()[(i+1)%len(c.Members())].Client().Put(pctx, "/bench", "v")
 				cancel()
 				if err != nil {
 					b.Fatal(err)

@@ -209,7 +209,7 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 			DeferCleanup(func() {
 				if CurrentSpecReport().Failed() { // was a's lease renewed through the partition?
 					ttl, err := outside.TimeToLive(context.Background(), oldLease)
-					AddReportEntry("a's first lease, as the majority sees it", fmt.Sprintf("%+v %v (partition: %q)", ttl, err, cluster.Partitioned()))
+					AddReportEntry("a's first lease, as the majority sees it", fmt.Sprintf("%+v %v (partition: %q)", ttl, err, cluster.NetworkFaults()))
 				}
 			})
 

@@ -58,7 +58,7 @@ type health struct {
 
 type memberHealth struct {
 	name     string
-	state    string
+	state    etcdtest.State
 	leader   string // name of the raft leader it reports; "" for none
 	term     uint64
 	problems []string
@@ -177,11 +177,11 @@ func clusterHealth(c *etcdtest.Cluster) health {
 func checkMember(m *etcdtest.Member, byID map[uint64]string) memberHealth {
 	mh := memberHealth{name: m.Name(), state: m.State()}
 	switch mh.state {
-	case "running", "external":
-	case "paused":
+	case etcdtest.Running, etcdtest.External:
+	case etcdtest.Paused:
 		mh.problems = append(mh.problems, "frozen by Pause, it answers nothing until Resume")
 		return mh
-	case "exited":
+	case etcdtest.Exited:
 		mh.problems = append(mh.problems, "down: it exited by itself (see Member.Logs)")
 		return mh
 	default:
@@ -228,9 +228,8 @@ func checkMember(m *etcdtest.Member, byID map[uint64]string) memberHealth {
 	return mh
 }
 
-// partitionOf extracts the partition etcdtest reports in its diagnostics,
-// or "" when there is none.
-func partitionOf(c *etcdtest.Cluster) string { return c.Partitioned() }
+// partitionOf is the network faults etcdtest keeps, or "" when there are none.
+func partitionOf(c *etcdtest.Cluster) string { return c.NetworkFaults() }
 
 func (h health) describe() string {
 	var b strings.Builder
@@ -265,7 +264,7 @@ func (h health) describe() string {
 		}
 	}
 	if h.partition != "" {
-		fmt.Fprintf(&b, "    partitioned: %s\n", h.partition)
+		fmt.Fprintf(&b, "    network faults: %s\n", h.partition)
 	}
 	for _, p := range h.problems {
 		fmt.Fprintf(&b, "    %s\n", p)

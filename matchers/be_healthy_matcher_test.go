@@ -76,7 +76,7 @@ var _ = Describe("BeHealthy", func() {
 		msg := m.FailureMessage(cluster)
 		Expect(msg).To(HavePrefix("Expected etcd cluster (node1, node2, node3) to be healthy, but it is not:\n    node1: running"))
 		Expect(msg).To(MatchRegexp(`\n    raft leader: .*\n`))
-		Expect(msg).To(ContainSubstring("\n    partitioned: {node2 node3} | {node1}\n"))
+		Expect(msg).To(ContainSubstring("\n    network faults: {node2 node3} | {node1}\n"))
 		Eventually(cluster.Member(0)).ShouldNot(matchers.BeHealthy())
 
 		Expect(cluster.Heal()).To(Succeed())

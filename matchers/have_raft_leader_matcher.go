@@ -100,21 +100,24 @@ func (m *haveRaftLeaderMatcher) MatchMayChangeInTheFuture(actual any) bool {
 // nothing.
 type raftAnswer struct {
 	member      string
-	state       string // its process state; only a running one is asked
-	err         error  // it was asked and did not answer
-	leader      string // the leader it names; "" for none, a hex ID for a stranger
-	leaderState string // that leader's process state; "" for a stranger
+	state       etcdtest.State // its process state; only a running one is asked
+	err         error          // it was asked and did not answer
+	leader      string         // the leader it names; "" for none, a hex ID for a stranger
+	stranger    bool           // the leader it names is not a member of this cluster
+	leaderState etcdtest.State // that leader's process state, unless a stranger
 	term        uint64
 }
 
 func (a raftAnswer) asked() bool { return serving(a.state) }
 
 // serving says whether a member in this state is asked: its process runs.
-func serving(state string) bool { return state == "running" || state == "external" }
+func serving(state etcdtest.State) bool {
+	return state == etcdtest.Running || state == etcdtest.External
+}
 
 // alive says whether a member in this state can be the leader: a paused
 // leader is still the leader until the others elect another.
-func alive(state string) bool { return serving(state) || state == "paused" }
+func alive(state etcdtest.State) bool { return serving(state) || state == etcdtest.Paused }
 
 func (a raftAnswer) String() string {
 	switch {
@@ -124,7 +127,7 @@ func (a raftAnswer) String() string {
 		return fmt.Sprintf("%s did not answer: %s", a.member, explain(a.err))
 	case a.leader == "":
 		return fmt.Sprintf("%s sees no leader", a.member)
-	case a.leaderState == "":
+	case a.stranger:
 		return fmt.Sprintf("%s names %s, not a member of this cluster", a.member, a.leader)
 	case !alive(a.leaderState):
 		return fmt.Sprintf("%s still follows %s, which is %s", a.member, a.leader, a.leaderState)
@@ -171,7 +174,7 @@ func askRaftLeader(c *etcdtest.Cluster, members []*etcdtest.Member) []raftAnswer
 			case l != nil:
 				a.leader, a.leaderState = l.Name(), l.State()
 			default:
-				a.leader = fmt.Sprintf("%x", st.Leader)
+				a.leader, a.stranger = fmt.Sprintf("%x", st.Leader), true
 			}
 		}(&answers[i])
 	}

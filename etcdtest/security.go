@@ -1,0 +1,161 @@
+package etcdtest
+
+// A cluster's security is made once, before any client or member needs
+// it, and does not change after: the TLS material (generated for a booted
+// cluster with Config.TLS, certs.go; named by the environment for an
+// external one) and the credentials clients log in with (a generated root
+// password with Config.Auth; $ETCDTEST_USER for an external cluster). A
+// booted cluster turns etcd's authentication on only once it is ready
+// (auth.go): until then its clients are made anonymous, on purpose.
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// security holds a cluster's TLS material and credentials. A nil
+// *security means neither; its methods accept nil.
+type security struct {
+	// Files, in the cluster's directory (0600) or named by the environment.
+	caFile, certFile, keyFile string // the client's: what users need to bring their own client
+	serverCert, serverKey     string // the members': serving and peer certificate
+
+	client *tls.Config // clients' config; nil without TLS
+	peerIn *tls.Config // the peer proxy accepting members' connections
+	peerTo *tls.Config // the peer proxy dialling its member
+
+	user, password string // "" without auth
+}
+
+// newClusterSecurity makes what cfg asks for into dir: with TLS the
+// certificates, with Auth a root password.
+func newClusterSecurity(dir string, cfg Config) (*security, error) {
+	s := &security{}
+	if cfg.Auth {
+		s.user, s.password = "root", randomHex(16)
+	}
+	if !cfg.TLS {
+		return s, nil
+	}
+	cs, err := generateCerts(dir)
+	if err != nil {
+		return nil, fmt.Errorf("etcdtest: generate the cluster's TLS certificates in %s: %w", dir, err)
+	}
+	s.caFile, s.certFile, s.keyFile = cs.caFile, cs.certFile, cs.keyFile
+	s.serverCert, s.serverKey = cs.serverCert, cs.serverKey
+	s.client = &tls.Config{RootCAs: cs.pool, Certificates: []tls.Certificate{cs.client}, MinVersion: tls.VersionTLS12}
+	s.peerIn = &tls.Config{Certificates: []tls.Certificate{cs.member}, ClientCAs: cs.pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+	s.peerTo = &tls.Config{Certificates: []tls.Certificate{cs.member}, RootCAs: cs.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	return s, nil
+}
+
+// externalSecurity reads the TLS and credential settings of an external
+// cluster from the environment.
+func externalSecurity(eps []string) (*security, error) {
+	s := &security{
+		caFile:   os.Getenv(EnvCACert),
+		certFile: os.Getenv(EnvCert),
+		keyFile:  os.Getenv(EnvKey),
+		user:     os.Getenv(EnvUser),
+		password: os.Getenv(EnvPassword),
+	}
+	if s.user == "" && s.password != "" {
+		return nil, fmt.Errorf("etcdtest: $%s is set but $%s is not: set both to log in, or neither", EnvPassword, EnvUser)
+	}
+	if (s.certFile == "") != (s.keyFile == "") {
+		return nil, fmt.Errorf("etcdtest: $%s and $%s go together (a client certificate and its key); set both or neither", EnvCert, EnvKey)
+	}
+	https := false
+	for _, e := range eps {
+		https = https || strings.HasPrefix(e, "https://") || strings.HasPrefix(e, "unixs://")
+	}
+	if !https && s.caFile == "" && s.certFile == "" {
+		return s, nil
+	}
+	s.client = &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.caFile != "" {
+		pem, err := os.ReadFile(s.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcdtest: read the CA of $%s: %w", EnvCACert, err)
+		}
+		s.client.RootCAs = x509.NewCertPool()
+		if !s.client.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("etcdtest: $%s=%s holds no PEM certificate", EnvCACert, s.caFile)
+		}
+	}
+	if s.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("etcdtest: load the client certificate of $%s and $%s: %w", EnvCert, EnvKey, err)
+		}
+		s.client.Certificates = []tls.Certificate{cert}
+	}
+	return s, nil
+}
+
+// tls reports whether the cluster's traffic is TLS.
+func (s *security) tls() bool { return s != nil && s.client != nil }
+
+// scheme is the URL scheme of the cluster's client and peer URLs.
+func (s *security) scheme() string {
+	if s.tls() {
+		return "https"
+	}
+	return "http"
+}
+
+// TLSConfig returns the TLS configuration a client of this cluster needs:
+// the cluster's CA and the client certificate. It is nil when the cluster
+// does not use TLS (Config.TLS off, or an external cluster without TLS
+// settings). Each call returns a new copy.
+//
+//	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), TLS: c.TLSConfig()})
+func (c *Cluster) TLSConfig() *tls.Config {
+	s := c.core().sec
+	if !s.tls() {
+		return nil
+	}
+	return s.client.Clone()
+}
+
+// CAFile returns the path of the PEM file of the CA that signed the
+// members' certificates, for clients configured by files (etcdctl
+// --cacert). It is "" without TLS. A generated file lives in the cluster's
+// directory and is removed by Stop.
+func (c *Cluster) CAFile() string {
+	if s := c.core().sec; s != nil {
+		return s.caFile
+	}
+	return ""
+}
+
+// CertFile returns the path of the client certificate (PEM; etcdctl
+// --cert), or "" without one.
+func (c *Cluster) CertFile() string {
+	if s := c.core().sec; s != nil {
+		return s.certFile
+	}
+	return ""
+}
+
+// KeyFile returns the path of the client certificate's private key (PEM;
+// etcdctl --key), or "" without one.
+func (c *Cluster) KeyFile() string {
+	if s := c.core().sec; s != nil {
+		return s.keyFile
+	}
+	return ""
+}
+
+// Credentials returns the user name and password clients log in with:
+// root and a generated password with Config.Auth, the configured ones
+// against an external cluster, or two empty strings without auth.
+func (c *Cluster) Credentials() (user, password string) {
+	if s := c.core().sec; s != nil {
+		return s.user, s.password
+	}
+	return "", ""
+}
