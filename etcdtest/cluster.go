@@ -230,7 +230,9 @@ func (c *Cluster) ID() uint64 { return c.core().id }
 func (c *Cluster) Dir() string { return c.core().dir }
 
 // Leader returns the member that is raft leader, as the running members
-// report it (the answer from the highest raft term wins).
+// report it (the answer from the highest raft term wins). In this package
+// "leader" always means etcd's raft leader; an election's leader is
+// locker.Node.Leader's.
 func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 	l, err := c.local("Leader")
 	if err != nil {

@@ -79,10 +79,10 @@ func (m *Member) String() string { return m.name }
 type State int
 
 // The states of a member. A member of a cluster the toolkit booted is
-// Running from Start on, until a fault method or Stop changes that; a
-// member of an external cluster is always External.
+// Running from the time Start returns, until a fault method or Stop
+// changes that; a member of an external cluster is always External.
 const (
-	Starting State = iota // created, its process not started yet (during Start only)
+	starting State = iota // created, its process not started yet: only inside Start
 	Running               // its process runs
 	Paused                // stopped by Pause (SIGSTOP); Resume continues it
 	Killed                // ended by Kill (SIGKILL)
@@ -101,12 +101,8 @@ func (s State) String() string {
 	return stateNames[s]
 }
 
-// Alive reports whether the state is one of a process that exists: Running
-// or Paused.
-func (s State) Alive() bool { return s == Running || s == Paused }
-
 // Running reports whether the member's process is alive; a paused member is alive.
-func (m *Member) Running() bool { return m.State().Alive() }
+func (m *Member) Running() bool { return m.alive() }
 
 // Paused reports whether the member is stopped by Pause.
 func (m *Member) Paused() bool { return m.State() == Paused }
@@ -122,7 +118,10 @@ func (m *Member) State() State {
 }
 
 // alive reports whether the member's process exists (running or paused).
-func (m *Member) alive() bool { return m.State().Alive() }
+func (m *Member) alive() bool {
+	st := m.State()
+	return st == Running || st == Paused
+}
 
 func (m *Member) pid() int {
 	m.mu.Lock()
@@ -209,7 +208,8 @@ func (m *Member) Kill() error {
 }
 
 // Stop stops the member gracefully (SIGTERM) and waits for it to exit and
-// for the cluster to settle, as Kill does. If ctx ends before the member
+// for the cluster to settle, as Kill does. (Cluster.Stop, by contrast,
+// kills every member: it ends a disposable cluster, not one member.) If ctx ends before the member
 // exits, the member is killed. Stopping a stopped member is a no-op.
 func (m *Member) Stop(ctx context.Context) error {
 	l, err := m.local("Stop")
