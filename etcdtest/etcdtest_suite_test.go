@@ -3,6 +3,7 @@ package etcdtest_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+	"github.com/etcd-test-cluster/etcd-test-cluster/internal/procfs"
 )
 
 func TestEtcdtest(t *testing.T) {
@@ -43,31 +45,18 @@ func start(cfg etcdtest.Config) *etcdtest.Cluster {
 }
 
 // alive reports whether pid names a live, non-zombie process.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// state is the field after the parenthesised command name
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == ')' {
-			return i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
-		}
-	}
-	return true
-}
+func alive(pid int) bool { return procfs.Alive(pid) }
 
 // processesUsing returns the pids whose command line contains s.
 func processesUsing(s string) []int {
 	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid := atoi(e.Name())
-		if pid <= 0 || pid == os.Getpid() {
+	all, _ := procfs.Pids()
+	for _, pid := range all {
+		if pid == os.Getpid() {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && containsBytes(b, s) && alive(pid) {
+		cmd, err := procfs.Cmdline(pid)
+		if err == nil && strings.Contains(cmd, s) && alive(pid) {
 			pids = append(pids, pid)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/internal/procfs"
 )
 
 var _ = Describe("An interrupted suite", func() {
@@ -26,7 +28,7 @@ var _ = Describe("An interrupted suite", func() {
 		for _, r := range recs {
 			Expect(r.Members).To(HaveLen(3))
 			for _, pid := range r.Members {
-				Expect(alive(pid)).To(BeTrue())
+				Expect(procfs.Alive(pid)).To(BeTrue())
 			}
 		}
 		return c, recs

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+	"github.com/etcd-test-cluster/etcd-test-cluster/internal/procfs"
 )
 
 // child is one run of the child suite through the Ginkgo CLI, in a process
@@ -159,32 +159,22 @@ func (c *child) survivors(recs []record) []string {
 	var found []string
 	for _, r := range recs {
 		for _, pid := range r.Members {
-			if alive(pid) && strings.Contains(cmdline(pid), r.Dir) {
+			if procfs.Alive(pid) && strings.Contains(cmdline(pid), r.Dir) {
 				found = append(found, fmt.Sprintf("member pid %d of %s", pid, r.Dir))
 			}
 		}
 	}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err == nil && alive(pid) && strings.Contains(cmdline(pid), c.data+string(filepath.Separator)) {
+	pids, _ := procfs.Pids()
+	for _, pid := range pids {
+		if procfs.Alive(pid) && strings.Contains(cmdline(pid), c.data+string(filepath.Separator)) {
 			found = append(found, fmt.Sprintf("pid %d: %s", pid, cmdline(pid)))
 		}
 	}
 	return found
 }
 
-// alive reports whether pid is a live process (not a zombie).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(b), ')') // the state follows the command name
-	return i > 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
-}
-
+// cmdline is pid's command line, "" when it has none or is gone.
 func cmdline(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return strings.ReplaceAll(string(b), "\x00", " ")
+	s, _ := procfs.Cmdline(pid)
+	return s
 }

@@ -1,0 +1,4 @@
+package procfs
+
+// StateOf is stateOf, for the parsing specs.
+var StateOf = stateOf

@@ -1,0 +1,26 @@
+//go:build !linux
+
+package procfs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// errNoProc is every answer where the OS has no /proc.
+var errNoProc = fmt.Errorf("procfs: no /proc on this OS: %w", errors.ErrUnsupported)
+
+// State fails: there is no /proc to read it from.
+func State(int) (string, error) { return "", errNoProc }
+
+// Alive reports false: without /proc no process can be shown to be alive.
+func Alive(int) bool { return false }
+
+// ThreadStates fails: there is no /proc to read it from.
+func ThreadStates(int) ([]string, error) { return nil, errNoProc }
+
+// Cmdline fails: there is no /proc to read it from.
+func Cmdline(int) (string, error) { return "", errNoProc }
+
+// Pids fails: there is no /proc to read it from.
+func Pids() ([]int, error) { return nil, errNoProc }
