@@ -15,59 +15,21 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+	"github.com/etcd-test-cluster/etcd-test-cluster/internal/electiontest"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
 )
 
-// recorder watches every node: a sampler reads each node's Elected()
-// continuously, and OnSelect records each election's fencing token.
-type recorder struct {
-	mu         sync.Mutex
-	overlaps   []string // instants when two nodes believed they were elected
-	samples    int
-	selects    []selection
-	stopSample chan struct{}
-	sampleDone chan struct{}
+// selections records each election's fencing token, from every node's
+// OnSelect; electiontest's sampler watches the nodes' belief meanwhile.
+type selections struct {
+	mu   sync.Mutex
+	list []selection
 }
 
 type selection struct {
 	at       time.Time
 	node     string
 	revision int64
-}
-
-func (r *recorder) sample(nodes []*locker.Node) {
-	defer close(r.sampleDone)
-	tick := time.NewTicker(500 * time.Microsecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.stopSample:
-			return
-		case <-tick.C:
-		}
-		var elected []string
-		for _, n := range nodes {
-			if n.Elected() {
-				elected = append(elected, n.ID())
-			}
-		}
-		r.mu.Lock()
-		r.samples++
-		if len(elected) > 1 && len(r.overlaps) < 20 {
-			r.overlaps = append(r.overlaps, fmt.Sprintf("%s: %v", time.Now().Format("15:04:05.000000"), elected))
-		}
-		r.mu.Unlock()
-	}
-}
-
-func elected(nodes []*locker.Node) []string {
-	var ids []string
-	for _, n := range nodes {
-		if n.Elected() {
-			ids = append(ids, n.ID())
-		}
-	}
-	return ids
 }
 
 var _ = Describe("locker under chaos", func() {
@@ -94,7 +56,7 @@ var _ = Describe("locker under chaos", func() {
 		var (
 			nodes []*locker.Node
 			links []*etcdtest.ClientLink
-			rec   = &recorder{stopSample: make(chan struct{}), sampleDone: make(chan struct{})}
+			rec   = &selections{}
 		)
 		for i := range 3 {
 			link, err := cluster.NewClientLink(i)
@@ -106,27 +68,19 @@ var _ = Describe("locker under chaos", func() {
 			n.OnSelect(func(ctx context.Context, value string) {
 				l, _ := n.Leader()
 				rec.mu.Lock()
-				rec.selects = append(rec.selects, selection{at: time.Now(), node: n.ID(), revision: l.Revision})
+				rec.list = append(rec.list, selection{at: time.Now(), node: n.ID(), revision: l.Revision})
 				rec.mu.Unlock()
 			})
 			nodes, links = append(nodes, n), append(links, link)
 		}
-		go rec.sample(nodes)
-		stopSampler := func() {
-			select {
-			case <-rec.stopSample:
-			default:
-				close(rec.stopSample)
-			}
-			<-rec.sampleDone
-		}
-		DeferCleanup(stopSampler)
+		sampler := electiontest.Sample(500*time.Microsecond, nodes...)
+		DeferCleanup(sampler.Stop)
 		for i, n := range nodes {
 			Expect(n.Write(ctx, fmt.Sprintf("v%d-0", i+1))).To(Succeed())
 		}
 		exactlyOne := func() {
 			GinkgoHelper()
-			Eventually(func() []string { return elected(nodes) }).WithTimeout(5 * time.Second).WithPolling(10 * time.Millisecond).Should(HaveLen(1))
+			Eventually(func() []string { return electiontest.Elected(nodes...) }).WithTimeout(5 * time.Second).WithPolling(10 * time.Millisecond).Should(HaveLen(1))
 		}
 		exactlyOne()
 
@@ -196,16 +150,16 @@ var _ = Describe("locker under chaos", func() {
 			exactlyOne()
 		}
 		AddReportEntry("fault steps", strings.Join(steps, "\n"))
-		stopSampler()
+		overlaps, samples := sampler.Stop(), sampler.Samples()
 
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
-		AddReportEntry("summary", fmt.Sprintf("%d fault steps, %d elections (selects), %d samples of every node's Elected()", len(steps), len(rec.selects), rec.samples))
-		GinkgoWriter.Printf("chaos: %d fault steps, %d selects, %d samples\n", len(steps), len(rec.selects), rec.samples)
-		Expect(rec.overlaps).To(BeEmpty(), "two nodes believed they were elected at once (%d samples)", rec.samples)
-		Expect(rec.samples).To(BeNumerically(">", 1000), "the sampler ran")
-		Expect(len(rec.selects)).To(BeNumerically(">=", 2), "faults moved the election")
-		sel := slices.Clone(rec.selects)
+		AddReportEntry("summary", fmt.Sprintf("%d fault steps, %d elections (selects), %d samples of every node's Elected()", len(steps), len(rec.list), samples))
+		GinkgoWriter.Printf("chaos: %d fault steps, %d selects, %d samples\n", len(steps), len(rec.list), samples)
+		Expect(overlaps).To(BeEmpty(), "two nodes believed they were elected at once (%d samples)", samples)
+		Expect(samples).To(BeNumerically(">", 1000), "the sampler ran")
+		Expect(len(rec.list)).To(BeNumerically(">=", 2), "faults moved the election")
+		sel := slices.Clone(rec.list)
 		slices.SortStableFunc(sel, func(a, b selection) int { return a.at.Compare(b.at) })
 		for i := 1; i < len(sel); i++ {
 			prev, cur := sel[i-1], sel[i]
