@@ -92,7 +92,7 @@ func benchHandover(b *testing.B, op func(ctx context.Context, leader *benchNode)
 		}
 		t, next := nextSelect(b, nodes, leader, 5*time.Second)
 		d = append(d, t.Sub(start))
-		if _, joined := leader.Value(); !joined {
+		if _, joined := leader.OwnValue(); !joined {
 			if err := leader.Write(context.Background(), "back"); err != nil {
 				b.Fatal(err)
 			}

@@ -58,6 +58,50 @@
 // checked by the system receiving the write, makes such a late write
 // harmless.
 //
+// # The properties, and the specs that show them
+//
+// The suite runs each on a real 3-member cluster (go test ./locker); specs
+// cite them as "Property N". The rules behind 1, 2 and 4 are also
+// table-tested without etcd in machine_test.go (go test ./locker -run
+// '^TestMachine').
+//
+//  1. At most one node believes it is elected at any instant, also when the
+//     leader's client is cut off, its etcd member is killed, or its process is
+//     paused: belief ends at "last proof sent + belief window" and "last
+//     keep-alive sent + TTL", not when the session says so.
+//     safety_test.go: Describe("At most one node believes it is elected at any
+//     instant") (member killed; member paused and lease revoked; process
+//     stopped; graceful handovers); partition_test.go: Describe("At most one
+//     node believes it is elected, under network faults") (client cut off;
+//     member isolated) and Describe("A leader whose client is slow").
+//  2. No phantom election: a node is elected only while its own key exists
+//     under its own live lease, checked by create revision.
+//     safety_test.go: Describe("No phantom election").
+//  3. The fencing token (Leader().Revision) strictly increases with each new
+//     election, Write by the leader included; a leader whose belief lapsed and
+//     returned on the same key keeps its token.
+//     safety_test.go: Describe("The fencing token").
+//  4. Change events on every node converge to etcd's truth within 1s,
+//     including "no leader", without duplicates, in revision order; select
+//     comes after the change that elected the node.
+//     events_test.go: Describe("Change events"); partition_test.go: It("when
+//     the leader's etcd member (...) is isolated; healed, every node converges
+//     to etcd within 1s").
+//  5. Graceful handover (Reset, Close, Write by the leader) elects the next
+//     node in at most 200ms; a crashed leader (no revoke) is replaced within
+//     TTL + 1s.
+//     faults_test.go: Describe("Handover"); bench_test.go measures both.
+//  6. A leader whose client talks to all members keeps leadership while any
+//     single etcd member, the raft leader included, is killed or restarted.
+//     faults_test.go: Describe("A leader whose client talks to every
+//     member"); partition_test.go: Describe("A leader whose client talks to
+//     every member, under partitions").
+//  7. After its session is lost (lease expired or revoked) a node rejoins by
+//     itself with a new lease, leaving no stale keys; Close leaks no
+//     goroutines.
+//     faults_test.go: Describe("A node that loses its session");
+//     partition_test.go: the cut-off and isolation specs check the rejoin.
+//
 // # Faults
 //
 // Give New a client that talks to every member of the cluster: a leader then

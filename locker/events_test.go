@@ -3,7 +3,6 @@ package locker_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,12 +26,13 @@ type observer struct {
 func observe(cli *clientv3.Client, path string) *observer {
 	GinkgoHelper()
 	o := &observer{}
+	keys := locker.NewLayout(path)
 	ctx, cancel := context.WithCancel(context.Background())
 	DeferCleanup(cancel)
-	resp, err := cli.Get(ctx, path+"/", clientv3.WithPrefix())
+	resp, err := cli.Get(ctx, keys.Prefix(), clientv3.WithPrefix())
 	Expect(err).NotTo(HaveOccurred())
 	Expect(resp.Kvs).To(BeEmpty(), "observe before anything happens")
-	wch := cli.Watch(ctx, path+"/", clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
+	wch := cli.Watch(ctx, keys.Prefix(), clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
 	go func() {
 		type cand struct {
 			rev   int64
@@ -49,9 +49,9 @@ func observe(cli *clientv3.Client, path string) *observer {
 				return
 			}
 			for i, ev := range wr.Events {
-				id := strings.TrimPrefix(string(ev.Kv.Key), path+"/")
+				id, candidate := keys.Candidate(string(ev.Kv.Key))
 				switch {
-				case strings.Contains(id, "/"): // not a candidate
+				case !candidate: // a resign marker
 				case ev.Type == clientv3.EventTypeDelete:
 					delete(view, id)
 				default:
@@ -105,7 +105,7 @@ func noRepeats(cs []change) {
 	}
 }
 
-// Property 4.
+// Property 4 (locker/doc.go).
 var _ = Describe("Change events", func() {
 	It("on every node follow etcd's revisions exactly, including no leader, and come before select", func(ctx SpecContext) {
 		path := newPath()

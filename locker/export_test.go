@@ -10,19 +10,19 @@ const BeliefWindow = beliefWindow
 // Elected must still turn false at the end of its belief window.
 func Abandon(n *Node) {
 	n.cancel()
-	n.wg.Wait()
+	n.loops.Wait()
 }
 
 // LeaseOf is the node's current lease, 0 for none.
 func LeaseOf(n *Node) int64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return int64(n.lease)
+	return int64(n.state.lease.id)
 }
 
 // Granted is the TTL etcd granted the node's lease.
 func Granted(n *Node) time.Duration {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.granted
+	return n.state.lease.granted
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
 )
 
-// Property 5. The bounds are the property's; the benchmarks show the typical figures.
+// Property 5 (locker/doc.go). The bounds are the property's; the benchmarks show the typical figures.
 var _ = Describe("Handover", func() {
 	var (
 		path  string
@@ -45,7 +45,7 @@ var _ = Describe("Handover", func() {
 		for range 3 {
 			Expect(handover(func(l *recorder) { Expect(l.Reset(context.Background())).To(Succeed()) })).To(BeNumerically("<=", 200*time.Millisecond))
 			for _, n := range nodes {
-				if _, joined := n.Value(); !joined {
+				if _, joined := n.OwnValue(); !joined {
 					write(n, "back")
 				}
 			}
@@ -64,7 +64,7 @@ var _ = Describe("Handover", func() {
 	})
 })
 
-// Property 6.
+// Property 6 (locker/doc.go).
 var _ = Describe("A leader whose client talks to every member", func() {
 	It("keeps leadership while any one member, the raft leader included, is killed and restarted", func(ctx SpecContext) {
 		etcdtest.SkipIfExternal(cluster)
@@ -103,7 +103,7 @@ var _ = Describe("A leader whose client talks to every member", func() {
 	})
 })
 
-// Property 7.
+// Property 7 (locker/doc.go).
 var _ = Describe("A node that loses its session", func() {
 	var path string
 	BeforeEach(func() { path = newPath() })
@@ -114,14 +114,15 @@ var _ = Describe("A node that loses its session", func() {
 		GinkgoHelper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		resp, err := cluster.Client().Get(ctx, path+"/", clientv3.WithPrefix())
+		layout := locker.NewLayout(path)
+		resp, err := cluster.Client().Get(ctx, layout.Prefix(), clientv3.WithPrefix())
 		Expect(err).NotTo(HaveOccurred())
 		var keys []string
 		for _, kv := range resp.Kvs {
 			ttl, err := cluster.Client().TimeToLive(ctx, clientv3.LeaseID(kv.Lease))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(ttl.TTL).To(BeNumerically(">=", 0), "key %s under dead lease %x", kv.Key, kv.Lease) // -1: gone
-			if !containsSlash(string(kv.Key[len(path)+1:])) {
+			if _, ok := layout.Candidate(string(kv.Key)); ok {
 				keys = append(keys, string(kv.Key))
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+	"github.com/etcd-test-cluster/etcd-test-cluster/internal/electiontest"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
 )
 
@@ -152,15 +153,7 @@ func write(n *recorder, value string) {
 }
 
 // electedOf returns the nodes that believe they are elected.
-func electedOf(nodes ...*recorder) []string {
-	var ids []string
-	for _, n := range nodes {
-		if n.Elected() {
-			ids = append(ids, n.ID())
-		}
-	}
-	return ids
-}
+func electedOf(nodes ...*recorder) []string { return electiontest.Elected(nodes...) }
 
 // waitElected waits until exactly one of nodes is elected and returns it.
 func waitElected(timeout time.Duration, nodes ...*recorder) *recorder {
@@ -184,24 +177,15 @@ func truth(path string) change {
 	GinkgoHelper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := cluster.Client().Get(ctx, path+"/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+	keys := locker.NewLayout(path)
+	resp, err := cluster.Client().Get(ctx, keys.Prefix(), clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
 	Expect(err).NotTo(HaveOccurred())
 	for _, kv := range resp.Kvs {
-		id := string(kv.Key[len(path)+1:])
-		if !containsSlash(id) {
+		if id, ok := keys.Candidate(string(kv.Key)); ok {
 			return change{id, string(kv.Value)}
 		}
 	}
 	return change{}
-}
-
-func containsSlash(s string) bool {
-	for _, r := range s {
-		if r == '/' {
-			return true
-		}
-	}
-	return false
 }
 
 // leaseOfKey is the lease a key is attached to in etcd, 0 if it does not exist.
@@ -217,51 +201,13 @@ func leaseOfKey(key string) clientv3.LeaseID {
 	return clientv3.LeaseID(resp.Kvs[0].Lease)
 }
 
-// sampler polls every node's Elected about every millisecond and remembers
-// any instant at which more than one node believed it was elected.
-type sampler struct {
-	stop       chan struct{}
-	done       chan struct{}
-	samples    atomic.Int64
-	mu         sync.Mutex
-	violations []string
-}
-
-func startSampler(nodes ...*recorder) *sampler {
-	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-t.C:
-			}
-			s.samples.Add(1)
-			if ids := electedOf(nodes...); len(ids) > 1 {
-				s.mu.Lock()
-				s.violations = append(s.violations, fmt.Sprintf("%s: %v", time.Now().Format("15:04:05.000"), ids))
-				s.mu.Unlock()
-			}
-		}
-	}()
+// startSampler reads every node's Elected about every millisecond until
+// the spec ends (or Stop), and keeps any instant at which more than one node
+// believed it was elected.
+func startSampler(nodes ...*recorder) *electiontest.Sampler {
+	s := electiontest.Sample(time.Millisecond, nodes...)
 	DeferCleanup(s.Stop)
 	return s
-}
-
-// Stop ends sampling and returns the violations seen.
-func (s *sampler) Stop() []string {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	<-s.done
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.violations
 }
 
 func memberOf(i int) *etcdtest.Member { return cluster.Member(i) }

@@ -6,9 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -48,64 +47,30 @@ type Leader struct {
 // Node is one participant in the election on a path. Create it with New,
 // join with Write, leave with Reset or Close. Its methods are safe for
 // concurrent use.
+//
+// A Node is a handle over four loops (session.go, watch.go, deliver.go) and
+// the state machine they feed (machine.go): every input goes through step,
+// which applies it to the machine under mu and carries out the decision.
 type Node struct {
 	client *clientv3.Client
 	id     string
-	path   string
-	prefix string // path + "/": every candidate key is prefix + ID
-	key    string // this node's candidate key
-	marker string // written in the same transaction that resigns this node's key
+	keys   Layout
 	ttl    time.Duration
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // watch, session and confirm loops
+	loops  sync.WaitGroup // watch, session and confirm loops
 	opMu   sync.Mutex     // serializes changes to this node's key and lease
 
 	kickSession chan struct{}
 	kickConfirm chan struct{}
-	kickDeliver chan struct{}
-	deliverDone chan struct{}
-	deliverGID  atomic.Uint64 // goroutine running callbacks; set before any callback runs
+	timer       *time.Timer // steps the machine when a deadline it named passes
+	out         *deliverer  // runs the callbacks
 
-	timer *time.Timer // re-evaluates belief when a deadline passes
-
-	mu sync.Mutex
-	// what the user asked for
-	closed bool
-	joined bool
-	value  string
-	// the session: lease and key
-	lease         clientv3.LeaseID
-	granted       time.Duration
-	leaseDeadline time.Time // last successful keep-alive sent + granted TTL
-	nextKeepAlive time.Time
-	myRev         int64 // create revision of this node's key; 0: no key
-	resigning     bool  // this node's key is being removed: not a candidate
-	updating      bool  // this node's value is being updated in place: not a candidate
-	confirmedAt   time.Time
-	lastErr       error
-	// the view: every candidate key under the path, as of viewRev
-	view      map[string]entry
-	viewRev   int64
-	notBefore time.Time // no belief before this instant (see beliefWindow)
-	// what was delivered
-	emitted   Leader
-	elected   bool
-	selected  Leader
-	selCancel context.CancelFunc
-	hist      history
-	onChange  []func(value, leaderID string)
-	onSelect  []func(ctx context.Context, value string)
-	queue     []func()
-}
-
-type entry struct {
-	id        string
-	value     string
-	createRev int64
-	modRev    int64
-	lease     clientv3.LeaseID
+	mu      sync.Mutex
+	state   *machine
+	lastErr error
+	hist    history
 }
 
 // New creates a node competing on path, through client. The node watches the
@@ -119,8 +84,8 @@ func New(client *clientv3.Client, path string, opts ...Option) (*Node, error) {
 	if client == nil {
 		return nil, errors.New("locker: nil client")
 	}
-	path = strings.TrimRight(path, "/")
-	if path == "" {
+	keys := NewLayout(path)
+	if keys.Path() == "" {
 		return nil, errors.New("locker: empty path")
 	}
 	cfg := config{ttl: DefaultTTL}
@@ -136,50 +101,56 @@ func New(client *clientv3.Client, path string, opts ...Option) (*Node, error) {
 	n := &Node{
 		client:      client,
 		id:          cfg.id,
-		path:        path,
-		prefix:      path + "/",
+		keys:        keys,
 		ttl:         cfg.ttl,
 		ctx:         ctx,
 		cancel:      cancel,
 		kickSession: make(chan struct{}, 1),
 		kickConfirm: make(chan struct{}, 1),
-		kickDeliver: make(chan struct{}, 1),
-		deliverDone: make(chan struct{}),
-		view:        map[string]entry{},
+		out:         newDeliverer(ctx),
+		state:       newMachine(cfg.id),
 	}
-	n.key = n.prefix + n.id
-	n.marker = n.key + "/resigned"
 
 	rctx, rcancel := context.WithTimeout(ctx, n.rpcTimeout())
 	defer rcancel()
-	resp, err := client.Get(rctx, n.prefix, clientv3.WithPrefix())
+	resp, err := client.Get(rctx, keys.Prefix(), clientv3.WithPrefix())
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("locker: read election %s: %w", path, err)
+		return nil, fmt.Errorf("locker: read election %s: %w", keys.Path(), err)
 	}
-	if e, ok := viewOf(n.prefix, resp)[n.id]; ok {
-		alive, err := n.leaseAlive(rctx, e.lease)
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("locker: check ID %s: %w", n.id, err)
-		}
-		if alive {
-			cancel()
-			return nil, fmt.Errorf("%w: ID %q on %s", ErrDuplicateID, n.id, path)
-		}
+	entries := n.entries(resp)
+	if err := n.checkID(rctx, entries); err != nil {
+		cancel()
+		return nil, err
 	}
-	n.mu.Lock()
-	n.timer = time.AfterFunc(time.Hour, n.onTimer)
+	n.timer = time.AfterFunc(time.Hour, func() { n.step(nil) })
 	n.timer.Stop()
-	n.loadLocked(resp, time.Now())
-	n.mu.Unlock()
+	n.step(func(m *machine, now time.Time) { m.load(entries, resp.Header.Revision, now) })
 
-	n.wg.Add(3)
+	n.loops.Add(3)
 	go n.watchLoop(resp.Header.Revision)
 	go n.sessionLoop()
 	go n.confirmLoop()
-	go n.deliverLoop()
+	go n.out.run()
 	return n, nil
+}
+
+// checkID fails with ErrDuplicateID when entries, read from the path, hold
+// a key of this node's ID under a live lease: another node's. A key under a
+// dead lease is a crashed node's, which the first Write replaces.
+func (n *Node) checkID(ctx context.Context, entries []entry) error {
+	i := slices.IndexFunc(entries, func(e entry) bool { return e.id == n.id })
+	if i < 0 {
+		return nil
+	}
+	alive, err := n.leaseAlive(ctx, entries[i].lease)
+	if err != nil {
+		return fmt.Errorf("locker: check ID %s: %w", n.id, err)
+	}
+	if alive {
+		return fmt.Errorf("%w: ID %q on %s", ErrDuplicateID, n.id, n.Path())
+	}
+	return nil
 }
 
 func randomID() string {
@@ -188,14 +159,56 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
+// step feeds one input to the machine (nil: only the clock moved) and
+// carries out what it decides. It is the only place the decisions are acted
+// on, so that recording, callbacks, the timer and the loops' wake-ups always
+// follow the machine's state.
+func (n *Node) step(input func(m *machine, now time.Time)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.stepLocked(input)
+}
+
+func (n *Node) stepLocked(input func(m *machine, now time.Time)) {
+	now := time.Now()
+	if input != nil {
+		input(n.state, now)
+	}
+	d := n.state.decide(now)
+	for _, e := range d.events {
+		n.hist.add(e)
+		switch e.Kind {
+		case EventChanged:
+			n.out.changed(e.Value, e.LeaderID)
+		case EventSelected:
+			n.out.selected(e.Value)
+		case EventDeselected:
+			n.out.deselected()
+		}
+	}
+	if d.lost != nil {
+		n.lastErr = d.lost
+		kick(n.kickSession)
+	}
+	if !d.wake.IsZero() {
+		n.timer.Reset(d.wake.Sub(now))
+	}
+	if d.confirm {
+		kick(n.kickConfirm)
+	}
+}
+
 // ID is the node's ID: the last element of its key in etcd.
 func (n *Node) ID() string { return n.id }
 
 // Path is the election's path in etcd; the node's key is Path()+"/"+ID().
-func (n *Node) Path() string { return n.path }
+func (n *Node) Path() string { return n.keys.Path() }
+
+// Layout names the election's keys in etcd.
+func (n *Node) Layout() Layout { return n.keys }
 
 // Key is this node's key in etcd while it is in the election.
-func (n *Node) Key() string { return n.key }
+func (n *Node) Key() string { return n.keys.Key(n.id) }
 
 // Write joins the election with value, or changes this node's value. If this
 // node is elected (or may be first in line), it resigns first: a new election is held
@@ -208,33 +221,26 @@ func (n *Node) Key() string { return n.key }
 func (n *Node) Write(ctx context.Context, value string) error {
 	n.opMu.Lock()
 	defer n.opMu.Unlock()
-	n.mu.Lock()
-	if n.closed {
-		n.mu.Unlock()
+	var (
+		closed, inPlace bool
+		ahead           entry
+		rev             int64
+	)
+	n.step(func(m *machine, _ time.Time) {
+		if closed = m.closed; !closed {
+			ahead, inPlace, rev = m.write(value)
+		}
+	})
+	if closed {
 		return ErrClosed
 	}
-	n.value = value
-	n.joined = true
-	rev := n.myRev
-	// Update in place only while a key that etcd orders before this one
-	// exists: checked in the same transaction, so that a node first in line
-	// never changes its value without a new election.
-	ahead, inPlace := n.aheadLocked()
-	inPlace = inPlace && !n.elected
-	if inPlace {
-		n.updating = true
-	}
-	n.mu.Unlock()
-	defer n.kick(n.kickSession)
+	defer kick(n.kickSession)
 
 	if inPlace {
 		ok, err := n.update(ctx, rev, value, &ahead)
-		n.mu.Lock()
-		n.updating = false
-		n.evaluateLocked()
-		n.mu.Unlock()
+		n.step(func(m *machine, _ time.Time) { m.written() })
 		if err != nil {
-			return fmt.Errorf("locker: write %s: %w", n.key, err)
+			return fmt.Errorf("locker: write %s: %w", n.Key(), err)
 		}
 		if ok {
 			return nil
@@ -254,29 +260,30 @@ func (n *Node) Write(ctx context.Context, value string) error {
 func (n *Node) Reset(ctx context.Context) error {
 	n.opMu.Lock()
 	defer n.opMu.Unlock()
-	n.mu.Lock()
-	if n.closed {
-		n.mu.Unlock()
+	closed := false
+	n.step(func(m *machine, _ time.Time) {
+		if closed = m.closed; !closed {
+			m.reset()
+		}
+	})
+	if closed {
 		return ErrClosed
 	}
-	n.joined = false
-	n.mu.Unlock()
 	return n.leave(ctx)
 }
 
 // Close leaves the election like Reset, then stops watching. Other nodes take
 // over at once. Close is idempotent; after it the node's methods return
-// ErrClosed and no more callbacks run. Close may be called from a callback.
+// ErrClosed and no more callbacks start. Close may be called from a callback;
+// it does not wait for a callback that is running when it is called (that
+// one may be its caller).
 func (n *Node) Close() error {
 	n.mu.Lock()
-	if n.closed {
+	if n.state.closed {
 		n.mu.Unlock()
 		return nil
 	}
-	n.closed = true
-	n.joined = false
-	n.historyLocked(EventClosed, n.id, n.value, n.myRev)
-	n.evaluateLocked()
+	n.stepLocked(func(m *machine, now time.Time) { m.close(now) })
 	n.mu.Unlock()
 	n.cancel() // stops the loops; the session loop lets go of opMu
 
@@ -286,11 +293,9 @@ func (n *Node) Close() error {
 	cancel()
 	n.opMu.Unlock()
 
-	n.wg.Wait()
+	n.loops.Wait()
 	n.timer.Stop()
-	if goroutineID() != n.deliverGID.Load() {
-		<-n.deliverDone
-	}
+	n.out.wait()
 	return err
 }
 
@@ -298,7 +303,7 @@ func (n *Node) Close() error {
 func (n *Node) Closed() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.closed
+	return n.state.closed
 }
 
 // Elected reports whether this node holds the lock right now: its key is
@@ -308,7 +313,7 @@ func (n *Node) Closed() bool {
 func (n *Node) Elected() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.elected && time.Now().Before(n.beliefDeadlineLocked())
+	return n.state.believes(time.Now())
 }
 
 // Leader returns the elected node as this node sees it: the first key under
@@ -317,15 +322,16 @@ func (n *Node) Elected() bool {
 func (n *Node) Leader() (Leader, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.leaderLocked()
+	return n.state.leader()
 }
 
-// Value is the value this node last wrote, and whether it is in the
-// election (it wrote and did not Reset or Close since).
-func (n *Node) Value() (string, bool) {
+// OwnValue is the value this node itself last wrote, and whether it is in
+// the election (it wrote and did not Reset or Close since). The value the
+// election elected is Leader().Value.
+func (n *Node) OwnValue() (value string, joined bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.value, n.joined
+	return n.state.value, n.state.joined
 }
 
 // Err is the last error the node met in the background (keeping its lease
@@ -345,10 +351,7 @@ func (n *Node) Err() error {
 func (n *Node) OnChange(fn func(value, leaderID string)) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.onChange = append(n.onChange, fn)
-	if cur := n.emitted; cur.ID != "" {
-		n.enqueueLocked(func() { fn(cur.Value, cur.ID) })
-	}
+	n.out.onChange(fn, n.state.emitted)
 }
 
 // OnSelect registers fn to be called when this node is elected, after the
@@ -359,15 +362,7 @@ func (n *Node) OnChange(fn func(value, leaderID string)) {
 func (n *Node) OnSelect(fn func(ctx context.Context, value string)) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.onSelect = append(n.onSelect, fn)
-	if n.elected {
-		ctx, value := n.selectCtxLocked()
-		n.enqueueLocked(func() {
-			if ctx.Err() == nil {
-				fn(ctx, value)
-			}
-		})
-	}
+	n.out.onSelect(fn, n.state.elected, n.state.selected.Value)
 }
 
 // History returns the node's last few election events, oldest first: a
@@ -379,10 +374,11 @@ func (n *Node) History() []Event {
 }
 
 func (n *Node) String() string {
-	return fmt.Sprintf("locker.Node(%s)", n.key)
+	return fmt.Sprintf("locker.Node(%s)", n.Key())
 }
 
-func (n *Node) kick(ch chan struct{}) {
+// kick wakes a loop without waiting: one pending wake-up is enough.
+func kick(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
@@ -395,8 +391,4 @@ func (n *Node) rpcTimeout() time.Duration {
 		return n.ttl
 	}
 	return 5 * time.Second
-}
-
-func (n *Node) historyLocked(kind EventKind, leaderID, value string, rev int64) {
-	n.hist.add(Event{Time: time.Now(), Kind: kind, LeaderID: leaderID, Value: value, Revision: rev})
 }

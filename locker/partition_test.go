@@ -97,12 +97,13 @@ func etcdLeader(c *clientv3.Client, path string) func(context.Context) (locker.L
 	return func(ctx context.Context) (locker.Leader, error) {
 		ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
-		resp, err := c.Get(ctx, path+"/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+		keys := locker.NewLayout(path)
+		resp, err := c.Get(ctx, keys.Prefix(), clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
 		if err != nil {
 			return locker.Leader{}, err
 		}
 		for _, kv := range resp.Kvs {
-			if id := string(kv.Key[len(path)+1:]); !containsSlash(id) {
+			if id, ok := keys.Candidate(string(kv.Key)); ok {
 				return locker.Leader{ID: id, Value: string(kv.Value), Revision: kv.CreateRevision}, nil
 			}
 		}
@@ -121,7 +122,7 @@ func noStaleKeys(path string) {
 	GinkgoHelper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := cluster.Client().Get(ctx, path+"/", clientv3.WithPrefix())
+	resp, err := cluster.Client().Get(ctx, locker.NewLayout(path).Prefix(), clientv3.WithPrefix())
 	Expect(err).NotTo(HaveOccurred())
 	for _, kv := range resp.Kvs {
 		ttl, err := cluster.Client().TimeToLive(ctx, clientv3.LeaseID(kv.Lease))
@@ -140,7 +141,7 @@ func rejoined(old *recorder, oldLease clientv3.LeaseID, token int64) {
 	Expect(old.History()).To(ContainElement(HaveField("Kind", locker.EventLost)))
 }
 
-// Property 1, with the network between the leader and etcd failing.
+// Property 1 (locker/doc.go), with the network between the leader and etcd failing.
 var _ = Describe("At most one node believes it is elected, under network faults", func() {
 	var path string
 	BeforeEach(func() {
@@ -177,7 +178,7 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 		Expect(mustLeader(next).Revision).To(Equal(token))
 
 		Expect(s.Stop()).To(BeEmpty())
-		Expect(s.samples.Load()).To(BeNumerically(">", 500))
+		Expect(s.Samples()).To(BeNumerically(">", 500))
 	})
 
 	for _, which := range []string{"a follower", "the raft leader"} {
@@ -266,7 +267,7 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 	}
 })
 
-// Property 6, with members cut off from their peers rather than killed.
+// Property 6 (locker/doc.go), with members cut off from their peers rather than killed.
 var _ = Describe("A leader whose client talks to every member, under partitions", func() {
 	It("keeps leadership while any one member, the raft leader included, is isolated and healed", func(ctx SpecContext) {
 		etcdtest.SkipIfExternal(cluster)

@@ -2,13 +2,14 @@ package locker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
@@ -68,14 +69,14 @@ func revoke(c *clientv3.Client, lease clientv3.LeaseID) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, err := c.Revoke(ctx, lease)
-		if err != nil && strings.Contains(err.Error(), "requested lease not found") {
+		if errors.Is(err, rpctypes.ErrLeaseNotFound) {
 			return nil
 		}
 		return err
 	}).WithTimeout(10 * time.Second).WithPolling(10 * time.Millisecond).Should(Succeed())
 }
 
-// Property 1.
+// Property 1 (locker/doc.go).
 var _ = Describe("At most one node believes it is elected at any instant", func() {
 	var path string
 	BeforeEach(func() {
@@ -96,7 +97,7 @@ var _ = Describe("At most one node believes it is elected at any instant", func(
 		Consistently(func() []string { return electedOf(nodes...) }).WithTimeout(200 * time.Millisecond).Should(Equal([]string{next.ID()}))
 
 		Expect(s.Stop()).To(BeEmpty())
-		Expect(s.samples.Load()).To(BeNumerically(">", 500))
+		Expect(s.Samples()).To(BeNumerically(">", 500))
 	})
 
 	It("when the leader's member is paused and its lease is revoked by another client", func() {
@@ -156,7 +157,7 @@ var _ = Describe("At most one node believes it is elected at any instant", func(
 	})
 })
 
-// Property 2.
+// Property 2 (locker/doc.go).
 var _ = Describe("No phantom election", func() {
 	var (
 		path     string
@@ -281,7 +282,7 @@ func mustLeaderKey(key string) int64 {
 	return resp.Kvs[0].CreateRevision
 }
 
-// Property 3.
+// Property 3 (locker/doc.go).
 var _ = Describe("The fencing token", func() {
 	It("strictly increases with every new election, whatever ends the last one", func(ctx SpecContext) {
 		etcdtest.SkipIfExternal(cluster)

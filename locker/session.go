@@ -4,25 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// The session is this node's lease and its one key, prefix+ID, created under
-// the lease in a transaction guarded by "the key does not exist". The key's
-// create revision is its place in line. Every change to the key or lease
-// holds opMu; the state they leave behind is recorded under mu.
+// The session is this node's lease and its one key, Layout.Key(ID), created
+// under the lease in a transaction guarded by "the key does not exist". The
+// key's create revision is its place in line. Every change to the key or
+// lease holds opMu; what the requests find is fed to the machine by step.
 
 // sessionLoop keeps the node's session in the state the user asked for: in
 // the election with a live lease (rejoining after the session is lost), or
 // out of it with no key and no lease.
 func (n *Node) sessionLoop() {
-	defer n.wg.Done()
+	defer n.loops.Done()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -47,7 +46,8 @@ func (n *Node) reconcile() time.Duration {
 	defer cancel()
 
 	n.mu.Lock()
-	joined, rev, resigning, lease := n.joined, n.myRev, n.resigning, n.lease
+	m := n.state
+	joined, rev, resigning, lease := m.joined, m.own, m.resigning, m.lease.id
 	n.mu.Unlock()
 	if !joined {
 		if rev != 0 || resigning || lease != 0 {
@@ -81,40 +81,35 @@ func (n *Node) retry(err error) time.Duration {
 // keepAlive renews the lease when it is due, and says when the next renewal is.
 func (n *Node) keepAlive() time.Duration {
 	n.mu.Lock()
-	lease, due := n.lease, n.nextKeepAlive
+	lease := n.state.lease
 	n.mu.Unlock()
-	if lease == 0 {
+	if lease.id == 0 {
 		return 0
 	}
-	if wait := time.Until(due); wait > 0 {
+	if wait := time.Until(lease.renewAt); wait > 0 {
 		return wait
 	}
 	sent := time.Now()
-	ctx, cancel := context.WithTimeout(n.ctx, n.granted/3)
-	resp, err := n.client.KeepAliveOnce(ctx, lease)
+	ctx, cancel := context.WithTimeout(n.ctx, lease.granted/3)
+	resp, err := n.client.KeepAliveOnce(ctx, lease.id)
 	cancel()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.lease != lease {
-		return 0
-	}
 	switch {
 	case err == nil:
-		n.granted = time.Duration(resp.TTL) * time.Second
-		if d := sent.Add(n.granted); d.After(n.leaseDeadline) {
-			n.leaseDeadline = d
+		mine := true
+		n.step(func(m *machine, _ time.Time) {
+			mine = m.keptAlive(lease.id, time.Duration(resp.TTL)*time.Second, sent)
+		})
+		if !mine {
+			return 0
 		}
-		n.nextKeepAlive = sent.Add(n.granted / 3)
-		return time.Until(n.nextKeepAlive)
+		return time.Until(sent.Add(time.Duration(resp.TTL) * time.Second / 3))
 	case isLeaseNotFound(err):
-		n.lease = 0
-		if n.myRev != 0 {
-			n.lostLocked("lease expired or revoked")
-		}
-		n.evaluateLocked()
+		n.step(func(m *machine, now time.Time) { m.leaseGone(lease.id, now) })
 		return 0
 	default:
-		n.lastErr = fmt.Errorf("locker: keep lease %x alive: %w", lease, err)
+		n.mu.Lock()
+		n.lastErr = fmt.Errorf("locker: keep lease %x alive: %w", lease.id, err)
+		n.mu.Unlock()
 		return 50 * time.Millisecond
 	}
 }
@@ -123,55 +118,73 @@ func (n *Node) keepAlive() time.Duration {
 // none. opMu is held.
 func (n *Node) join(ctx context.Context) error {
 	n.mu.Lock()
-	lease, rev := n.lease, n.myRev
+	lease, rev := n.state.lease.id, n.state.own
 	n.mu.Unlock()
 	if rev != 0 {
 		return nil
 	}
 	if lease == 0 {
-		sent := time.Now()
-		var resp *clientv3.LeaseGrantResponse
-		err := attempt(ctx, func(ctx context.Context) (err error) {
-			resp, err = n.client.Grant(ctx, int64(n.ttl/time.Second))
+		var err error
+		if lease, err = n.grant(ctx); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("locker: grant lease for %s: %w", n.key, err)
 		}
-		lease = resp.ID
-		n.mu.Lock()
-		n.lease = lease
-		n.granted = time.Duration(resp.TTL) * time.Second
-		n.leaseDeadline = sent.Add(n.granted)
-		n.nextKeepAlive = sent.Add(n.granted / 3)
-		n.mu.Unlock()
 	}
+	rev, err := n.create(ctx, lease)
+	if err != nil {
+		return err
+	}
+	n.step(func(m *machine, now time.Time) {
+		n.lastErr = nil
+		m.created(rev, now)
+	})
+	kick(n.kickConfirm)
+	return nil
+}
+
+func (n *Node) grant(ctx context.Context) (clientv3.LeaseID, error) {
+	sent := time.Now()
+	var resp *clientv3.LeaseGrantResponse
+	err := attempt(ctx, func(ctx context.Context) (err error) {
+		resp, err = n.client.Grant(ctx, int64(n.ttl/time.Second))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("locker: grant lease for %s: %w", n.Key(), err)
+	}
+	n.step(func(m *machine, _ time.Time) {
+		m.leaseGranted(resp.ID, time.Duration(resp.TTL)*time.Second, sent)
+	})
+	return resp.ID, nil
+}
+
+// create creates this node's key under lease and returns its create
+// revision. A key of this ID that is already there is this node's own when
+// it is under lease (an earlier attempt succeeded but its answer was lost);
+// under a dead lease or none it is stale and is removed; under another live
+// lease it is another node's: ErrDuplicateID.
+func (n *Node) create(ctx context.Context, lease clientv3.LeaseID) (int64, error) {
+	key := n.Key()
 	for try := 0; ; try++ {
 		n.mu.Lock()
-		value := n.value
+		value := n.state.value
 		n.mu.Unlock()
 		var resp *clientv3.TxnResponse
 		err := attempt(ctx, func(ctx context.Context) (err error) {
 			resp, err = n.client.Txn(ctx).
-				If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", 0)).
-				Then(clientv3.OpPut(n.key, value, clientv3.WithLease(lease))).
-				Else(clientv3.OpGet(n.key)).
+				If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+				Then(clientv3.OpPut(key, value, clientv3.WithLease(lease))).
+				Else(clientv3.OpGet(key)).
 				Commit()
 			return err
 		})
 		if err != nil {
 			if isLeaseNotFound(err) {
-				n.mu.Lock()
-				if n.lease == lease {
-					n.lease = 0
-				}
-				n.mu.Unlock()
+				n.step(func(m *machine, now time.Time) { m.leaseGone(lease, now) })
 			}
-			return fmt.Errorf("locker: create %s: %w", n.key, err)
+			return 0, fmt.Errorf("locker: create %s: %w", key, err)
 		}
 		if resp.Succeeded {
-			rev = resp.Header.Revision
-			break
+			return resp.Header.Revision, nil
 		}
 		kvs := resp.Responses[0].GetResponseRange().Kvs
 		if len(kvs) == 0 {
@@ -179,42 +192,39 @@ func (n *Node) join(ctx context.Context) error {
 		}
 		kv := kvs[0]
 		if clientv3.LeaseID(kv.Lease) == lease {
-			// Ours: an earlier attempt succeeded but its answer was lost.
-			rev = kv.CreateRevision
 			if string(kv.Value) != value {
-				if _, err := n.update(ctx, rev, value, nil); err != nil {
-					return fmt.Errorf("locker: create %s: %w", n.key, err)
+				if _, err := n.update(ctx, kv.CreateRevision, value, nil); err != nil {
+					return 0, fmt.Errorf("locker: create %s: %w", key, err)
 				}
 			}
-			break
+			return kv.CreateRevision, nil
 		}
-		alive, err := n.leaseAlive(ctx, clientv3.LeaseID(kv.Lease))
-		if err != nil {
-			return fmt.Errorf("locker: create %s: %w", n.key, err)
-		}
-		if alive || try >= 3 {
-			return fmt.Errorf("%w: ID %q on %s (key held by lease %x)", ErrDuplicateID, n.id, n.path, kv.Lease)
-		}
-		// A stale key under a dead lease or none: remove it, unless it changed.
-		err = attempt(ctx, func(ctx context.Context) error {
-			_, err := n.client.Txn(ctx).
-				If(clientv3.Compare(clientv3.ModRevision(n.key), "=", kv.ModRevision)).
-				Then(clientv3.OpDelete(n.key)).
-				Commit()
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("locker: remove stale %s: %w", n.key, err)
+		if err := n.removeStale(ctx, kv.Lease, kv.ModRevision, try); err != nil {
+			return 0, err
 		}
 	}
-	n.mu.Lock()
-	n.myRev = rev
-	n.confirmedAt = time.Time{}
-	n.lastErr = nil
-	n.historyLocked(EventJoined, n.id, n.value, rev)
-	n.evaluateLocked()
-	n.mu.Unlock()
-	n.kick(n.kickConfirm)
+}
+
+// removeStale deletes this node's key found under another lease, unless the
+// lease is alive (another node has this ID) or the key changed meanwhile.
+func (n *Node) removeStale(ctx context.Context, lease, modRev int64, try int) error {
+	alive, err := n.leaseAlive(ctx, clientv3.LeaseID(lease))
+	if err != nil {
+		return fmt.Errorf("locker: create %s: %w", n.Key(), err)
+	}
+	if alive || try >= 3 {
+		return fmt.Errorf("%w: ID %q on %s (key held by lease %x)", ErrDuplicateID, n.id, n.Path(), lease)
+	}
+	err = attempt(ctx, func(ctx context.Context) error {
+		_, err := n.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(n.Key()), "=", modRev)).
+			Then(clientv3.OpDelete(n.Key())).
+			Commit()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("locker: remove stale %s: %w", n.Key(), err)
+	}
 	return nil
 }
 
@@ -223,17 +233,17 @@ func (n *Node) join(ctx context.Context) error {
 // given) is. opMu is held.
 func (n *Node) update(ctx context.Context, rev int64, value string, ahead *entry) (bool, error) {
 	n.mu.Lock()
-	lease := n.lease
+	lease := n.state.lease.id
 	n.mu.Unlock()
-	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(n.key), "=", rev)}
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(n.Key()), "=", rev)}
 	if ahead != nil {
-		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(n.prefix+ahead.id), "=", ahead.createRev))
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(n.keys.Key(ahead.id)), "=", ahead.createRev))
 	}
 	var resp *clientv3.TxnResponse
 	err := attempt(ctx, func(ctx context.Context) (err error) {
 		resp, err = n.client.Txn(ctx).
 			If(cmps...).
-			Then(clientv3.OpPut(n.key, value, clientv3.WithLease(lease))).
+			Then(clientv3.OpPut(n.Key(), value, clientv3.WithLease(lease))).
 			Commit()
 		return err
 	})
@@ -250,33 +260,25 @@ func (n *Node) update(ctx context.Context, rev int64, value string, ahead *entry
 // before the request is sent, and the same transaction writes the marker
 // that tells the other nodes so: they may take over at once. opMu is held.
 func (n *Node) resign(ctx context.Context) error {
-	n.mu.Lock()
-	rev, lease := n.myRev, n.lease
-	n.resigning = true
-	n.evaluateLocked()
-	n.mu.Unlock()
+	var (
+		rev   int64
+		lease clientv3.LeaseID
+	)
+	n.step(func(m *machine, _ time.Time) { rev, lease = m.startResign() })
 	if rev != 0 {
 		err := attempt(ctx, func(ctx context.Context) error {
 			_, err := n.client.Txn(ctx).
-				If(clientv3.Compare(clientv3.CreateRevision(n.key), "=", rev)).
-				Then(clientv3.OpDelete(n.key),
-					clientv3.OpPut(n.marker, strconv.FormatInt(rev, 10), clientv3.WithLease(lease))).
+				If(clientv3.Compare(clientv3.CreateRevision(n.Key()), "=", rev)).
+				Then(clientv3.OpDelete(n.Key()),
+					clientv3.OpPut(n.keys.ResignMarker(n.id), markerValue(rev), clientv3.WithLease(lease))).
 				Commit()
 			return err
 		})
 		if err != nil && !isLeaseNotFound(err) { // no lease: the key went with it
-			return fmt.Errorf("locker: resign %s: %w", n.key, err)
+			return fmt.Errorf("locker: resign %s: %w", n.Key(), err)
 		}
 	}
-	n.mu.Lock()
-	if rev != 0 && n.myRev == rev {
-		n.historyLocked(EventLeft, n.id, n.value, rev)
-		n.myRev = 0
-	}
-	n.resigning = false
-	n.confirmedAt = time.Time{}
-	n.evaluateLocked()
-	n.mu.Unlock()
+	n.step(func(m *machine, now time.Time) { m.resigned(rev, now) })
 	return nil
 }
 
@@ -286,7 +288,7 @@ func (n *Node) leave(ctx context.Context) error {
 		return err
 	}
 	n.mu.Lock()
-	lease := n.lease
+	lease := n.state.lease.id
 	n.mu.Unlock()
 	if lease == 0 {
 		return nil
@@ -296,24 +298,10 @@ func (n *Node) leave(ctx context.Context) error {
 		return err
 	})
 	if err != nil && !isLeaseNotFound(err) {
-		return fmt.Errorf("locker: revoke lease %x of %s: %w", lease, n.key, err)
+		return fmt.Errorf("locker: revoke lease %x of %s: %w", lease, n.Key(), err)
 	}
-	n.mu.Lock()
-	if n.lease == lease {
-		n.lease = 0
-	}
-	n.mu.Unlock()
+	n.step(func(m *machine, now time.Time) { m.leaseGone(lease, now) })
 	return nil
-}
-
-// lostLocked records that this node's key is gone without its doing.
-func (n *Node) lostLocked(reason string) {
-	n.historyLocked(EventLost, n.id, n.value, n.myRev)
-	n.lastErr = fmt.Errorf("locker: %s lost its key (revision %d): %s", n.id, n.myRev, reason)
-	n.myRev = 0
-	n.confirmedAt = time.Time{}
-	n.evaluateLocked()
-	n.kick(n.kickSession)
 }
 
 func (n *Node) leaseAlive(ctx context.Context, lease clientv3.LeaseID) (bool, error) {
@@ -334,11 +322,11 @@ func (n *Node) leaseAlive(ctx context.Context, lease clientv3.LeaseID) (bool, er
 	return resp.TTL >= 0, nil // -1: gone; 0: less than a second left
 }
 
-// isLeaseNotFound matches rpctypes.ErrLeaseNotFound by its text: that
-// package lives in go.etcd.io/etcd/api/v3, which this module does not
-// depend on directly.
+// isLeaseNotFound reports whether etcd said it does not know the lease.
+// clientv3 turns the gRPC status into rpctypes' typed error; a status that
+// reaches us unconverted (a wrapper, a proxy) matches the gRPC form.
 func isLeaseNotFound(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "requested lease not found")
+	return errors.Is(err, rpctypes.ErrLeaseNotFound) || errors.Is(err, rpctypes.ErrGRPCLeaseNotFound)
 }
 
 // unavailable reports whether err says etcd could not take the request now:

@@ -124,7 +124,7 @@ func describeAll(views []nodeView) string {
 		}
 		own := "not in the election"
 		if v.joined {
-			own = fmt.Sprintf("own value %q", v.value)
+			own = fmt.Sprintf("own value %q", v.ownValue)
 		}
 		fmt.Fprintf(&b, "node %q: %s; leader %s; %s", v.node.ID(), state, v.leaderString(), own)
 		if v.err != nil {
@@ -136,7 +136,7 @@ func describeAll(views []nodeView) string {
 	for _, v := range views {
 		if !read[v.node.Path()] {
 			read[v.node.Path()] = true
-			b.WriteString(etcdSays(v.node.Client(), v.node.Path()))
+			b.WriteString(etcdSays(v.node.Client(), v.node.Layout()))
 		}
 	}
 	for _, v := range views {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
@@ -18,7 +19,7 @@ type nodeView struct {
 	elected   bool
 	leader    locker.Leader
 	hasLeader bool
-	value     string
+	ownValue  string // the value the node itself wrote (not the elected one)
 	joined    bool
 	err       error
 	history   []locker.Event
@@ -27,7 +28,7 @@ type nodeView struct {
 func viewNode(n *locker.Node) nodeView {
 	v := nodeView{node: n, closed: n.Closed(), elected: n.Elected(), err: n.Err(), history: n.History()}
 	v.leader, v.hasLeader = n.Leader()
-	v.value, v.joined = n.Value()
+	v.ownValue, v.joined = n.OwnValue()
 	return v
 }
 
@@ -64,7 +65,7 @@ func (v nodeView) sees() string {
 	fmt.Fprintf(&b, "    elected: %s\n", yesNo(v.elected))
 	fmt.Fprintf(&b, "    leader:  %s\n", v.leaderString())
 	if v.joined {
-		fmt.Fprintf(&b, "    own:     in the election with value %q\n", v.value)
+		fmt.Fprintf(&b, "    own:     in the election with value %q\n", v.ownValue)
 	} else {
 		b.WriteString("    own:     not in the election\n")
 	}
@@ -93,9 +94,9 @@ func events(id string, history []locker.Event, max int) string {
 
 // etcdSays reads the election's candidate keys through client, as etcd has
 // them now, in create-revision order: the first is the leader.
-func etcdSays(client *clientv3.Client, path string) string {
+func etcdSays(client *clientv3.Client, keys locker.Layout) string {
 	var b strings.Builder
-	prefix := path + "/"
+	prefix := keys.Prefix()
 	if client == nil || client.Ctx().Err() != nil {
 		fmt.Fprintf(&b, "etcd says: cannot read %s*: the node's client is closed\n", prefix)
 		return b.String()
@@ -107,21 +108,18 @@ func etcdSays(client *clientv3.Client, path string) string {
 		fmt.Fprintf(&b, "etcd says: reading %s* failed: %v\n", prefix, err)
 		return b.String()
 	}
-	n := 0
+	var candidates []*mvccpb.KeyValue
 	for _, kv := range resp.Kvs {
-		if !strings.Contains(strings.TrimPrefix(string(kv.Key), prefix), "/") {
-			n++
+		if _, ok := keys.Candidate(string(kv.Key)); ok {
+			candidates = append(candidates, kv) // not a node's bookkeeping (a resign marker)
 		}
 	}
-	if n == 0 {
+	if len(candidates) == 0 {
 		fmt.Fprintf(&b, "etcd says: no candidate keys under %s (revision %d)\n", prefix, resp.Header.Revision)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "etcd says (keys under %s in create-revision order, revision %d):\n", prefix, resp.Header.Revision)
-	for _, kv := range resp.Kvs {
-		if strings.Contains(strings.TrimPrefix(string(kv.Key), prefix), "/") {
-			continue // not a candidate: a node's bookkeeping
-		}
+	for _, kv := range candidates {
 		fmt.Fprintf(&b, "    %s = %q (create revision %d, lease %x)\n", kv.Key, kv.Value, kv.CreateRevision, kv.Lease)
 	}
 	return b.String()
@@ -130,7 +128,7 @@ func etcdSays(client *clientv3.Client, path string) string {
 // describe is a node's full account: what it sees, what etcd says, and the
 // node's last events.
 func (v nodeView) describe() string {
-	return v.sees() + etcdSays(v.node.Client(), v.node.Path()) + events(v.node.ID(), v.history, historyShown)
+	return v.sees() + etcdSays(v.node.Client(), v.node.Layout()) + events(v.node.ID(), v.history, historyShown)
 }
 
 func yesNo(b bool) string {
