@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/namespace"
 )
@@ -128,13 +129,21 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	}
 	c.client = c.namespaced(raw)
 
+	if err := c.addMembers(list.Members, fix); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// addMembers makes a Member, with its own client, of each member etcd lists.
+func (c *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 	// etcd lists members by ID; by name reads like a booted cluster's.
-	sort.SliceStable(list.Members, func(i, j int) bool { return list.Members[i].Name < list.Members[j].Name })
-	c.members = make([]*Member, len(list.Members))
-	errs := make([]error, len(list.Members))
-	raws := make([]*clientv3.Client, len(list.Members))
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	c.members = make([]*Member, len(list))
+	errs := make([]error, len(list))
+	raws := make([]*clientv3.Client, len(list))
 	var wg sync.WaitGroup
-	for i, pm := range list.Members {
+	for i, pm := range list {
 		name := pm.Name
 		if name == "" {
 			name = strconv.FormatUint(pm.ID, 16) // a member that has not started yet
@@ -165,10 +174,7 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 			c.raw = append(c.raw, r)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return errors.Join(errs...)
 }
 
 // claim marks this process's prefix as in use (a key under a kept-alive

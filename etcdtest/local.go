@@ -384,22 +384,7 @@ func (l *local) teardown(ctx context.Context) error {
 	for _, k := range links {
 		k.Close()
 	}
-	for _, m := range l.members {
-		m.signal(syscall.SIGKILL, Stopped)
-	}
-	for _, m := range l.members {
-		m.mu.Lock()
-		p := m.proc
-		m.mu.Unlock()
-		if p == nil {
-			continue
-		}
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			errs = append(errs, fmt.Errorf("etcdtest: member %s (pid %d) survived SIGKILL for 10s", m.name, p.cmd.Process.Pid))
-		}
-	}
+	errs = append(errs, l.killAll()...)
 	var wg sync.WaitGroup
 	closing := func(f func()) {
 		wg.Add(1)
@@ -431,6 +416,28 @@ func (l *local) teardown(ctx context.Context) error {
 		l.ports.release()
 	}
 	return errors.Join(errs...)
+}
+
+// killAll kills every member's process and waits for each to be reaped.
+func (l *local) killAll() []error {
+	var errs []error
+	for _, m := range l.members {
+		m.signal(syscall.SIGKILL, Stopped)
+	}
+	for _, m := range l.members {
+		m.mu.Lock()
+		p := m.proc
+		m.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			errs = append(errs, fmt.Errorf("etcdtest: member %s (pid %d) survived SIGKILL for 10s", m.name, p.cmd.Process.Pid))
+		}
+	}
+	return errs
 }
 
 // leader returns the raft leader as the running members report it.
