@@ -15,10 +15,10 @@ import (
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
 )
 
-// returnsWithin runs f and returns its error and how long it took; the spec
+// returnsWithin runs f and returns how long it took and its error; the spec
 // fails if f has not returned within limit (f keeps running in the
 // background then, on a cluster the spec's cleanup stops).
-func returnsWithin(limit time.Duration, f func() error) (error, time.Duration) {
+func returnsWithin(limit time.Duration, f func() error) (time.Duration, error) {
 	GinkgoHelper()
 	type result struct {
 		err  error
@@ -33,7 +33,7 @@ func returnsWithin(limit time.Duration, f func() error) (error, time.Duration) {
 	}()
 	var r result
 	Eventually(done).WithTimeout(limit).Should(Receive(&r), "the call did not return within %v", limit)
-	return r.err, r.took
+	return r.took, r.err
 }
 
 // follower returns the index of a member of c that is not the raft leader.
@@ -101,7 +101,7 @@ var _ = Describe("Toolkit clients", func() {
 			Expect(m.Pause()).To(Succeed())
 			DeferCleanup(m.Resume)
 
-			err, took := returnsWithin(5*time.Second, func() error {
+			took, err := returnsWithin(5*time.Second, func() error {
 				_, err := m.Client().Get(context.Background(), "/paused")
 				return err
 			})
@@ -111,12 +111,12 @@ var _ = Describe("Toolkit clients", func() {
 			GinkgoWriter.Printf("Get on a paused member returned after %v: %v\n", took, err)
 
 			// A spec's own context has no deadline either; a Txn gets one too.
-			err, _ = returnsWithin(5*time.Second, func() error {
+			_, err = returnsWithin(5*time.Second, func() error {
 				_, err := m.Client().Txn(ctx).Then(clientv3.OpPut("/paused", "v")).Commit()
 				return err
 			})
 			isCallTimeout(err, "Txn", m.ClientURL())
-			err, _ = returnsWithin(5*time.Second, func() error {
+			_, err = returnsWithin(5*time.Second, func() error {
 				_, err := m.Client().Grant(ctx, 5)
 				return err
 			})
@@ -130,7 +130,7 @@ var _ = Describe("Toolkit clients", func() {
 			_, err = link.Client().Put(bounded(ctx), "/linked", "v")
 			Expect(err).NotTo(HaveOccurred())
 			link.Cut()
-			err, _ = returnsWithin(5*time.Second, func() error {
+			_, err = returnsWithin(5*time.Second, func() error {
 				_, err := link.Client().Put(ctx, "/linked", "w")
 				return err
 			})
@@ -144,7 +144,7 @@ var _ = Describe("Toolkit clients", func() {
 			DeferCleanup(m.Resume)
 
 			for _, own := range []time.Duration{300 * time.Millisecond, callTimeout + 1500*time.Millisecond} {
-				err, took := returnsWithin(own+3*time.Second, func() error {
+				took, err := returnsWithin(own+3*time.Second, func() error {
 					cctx, cancel := context.WithTimeout(ctx, own)
 					defer cancel()
 					_, err := m.Client().Get(cctx, "/paused")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/internal/procfs"
 )
 
 // Every cluster lives in its own directory, <DataDir>/etcdtest-<uid>/<id>/,
@@ -137,8 +139,8 @@ func killLeftoverMembers(dir string) {
 }
 
 func commandLine(pid int) string {
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
-		return strings.ReplaceAll(string(b), "\x00", " ")
+	if cmd, err := procfs.Cmdline(pid); err == nil {
+		return cmd
 	}
 	out, _ := exec.Command("ps", "-p", strconv.Itoa(pid), "-o", "command=").Output()
 	return string(out)

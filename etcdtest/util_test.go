@@ -1,9 +1,6 @@
 package etcdtest_test
 
-import (
-	"bytes"
-	"strconv"
-)
+import "strconv"
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
@@ -14,5 +11,3 @@ func atoi(s string) int {
 	}
 	return n
 }
-
-func containsBytes(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }
