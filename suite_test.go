@@ -155,7 +155,7 @@ func repair(ctx SpecContext) error {
 	errs := []error{cluster.Heal()}
 	for _, m := range cluster.Members() {
 		switch {
-		case m.Paused():
+		case m.State() == etcdtest.Paused:
 			errs = append(errs, m.Resume())
 		case !m.Running():
 			errs = append(errs, m.Restart(ctx))

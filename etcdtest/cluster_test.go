@@ -155,7 +155,7 @@ var _ = Describe("Member faults", func() {
 	It("Pause freezes the process until Resume", func(ctx SpecContext) {
 		m := c.Member(2)
 		Expect(m.Pause()).To(Succeed())
-		Expect(m.Paused()).To(BeTrue())
+		Expect(m.State()).To(Equal(etcdtest.Paused))
 		Expect(m.Running()).To(BeTrue())
 		qctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		_, err := m.Client().Get(qctx, "/k", clientv3.WithSerializable())

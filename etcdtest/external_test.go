@@ -257,8 +257,9 @@ var _ = Describe("Against an external cluster ($ETCDTEST_ENDPOINTS)", func() {
 	It("uses TLS and credentials from the environment", func(ctx SpecContext) {
 		c := start(etcdtest.Config{TLS: true, Auth: true})
 		user, pass := c.Credentials()
+		ca, cert, key := c.TLSFiles()
 		a := startExternalChild("alice", c,
-			etcdtest.EnvCACert+"="+c.CAFile(), etcdtest.EnvCert+"="+c.CertFile(), etcdtest.EnvKey+"="+c.KeyFile(),
+			etcdtest.EnvCACert+"="+ca, etcdtest.EnvCert+"="+cert, etcdtest.EnvKey+"="+key,
 			etcdtest.EnvUser+"="+user, etcdtest.EnvPassword+"="+pass)
 		ra := a.next()
 		Expect(ra.External).To(BeTrue())
@@ -266,7 +267,7 @@ var _ = Describe("Against an external cluster ($ETCDTEST_ENDPOINTS)", func() {
 
 		// Without the password the child cannot start, and says why.
 		b := startExternalChild("bob", c,
-			etcdtest.EnvCACert+"="+c.CAFile(), etcdtest.EnvCert+"="+c.CertFile(), etcdtest.EnvKey+"="+c.KeyFile())
+			etcdtest.EnvCACert+"="+ca, etcdtest.EnvCert+"="+cert, etcdtest.EnvKey+"="+key)
 		var rb externalReport
 		Eventually(b.reports).WithTimeout(time.Minute).Should(Receive(&rb))
 		Expect(rb.Err).To(ContainSubstring(etcdtest.EnvUser))

@@ -488,6 +488,22 @@ func (l *local) leader(ctx context.Context) (*Member, error) {
 	return best, nil
 }
 
+// eachAtOnce calls f for every member of group concurrently, each with ctx
+// bounded by d, and returns when all have returned.
+func eachAtOnce(ctx context.Context, group []*Member, d time.Duration, f func(ctx context.Context, i int, m *Member)) {
+	var wg sync.WaitGroup
+	for i, m := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qctx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			f(qctx, i, m)
+		}()
+	}
+	wg.Wait()
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)

@@ -104,9 +104,6 @@ func (s State) String() string {
 // Running reports whether the member's process is alive; a paused member is alive.
 func (m *Member) Running() bool { return m.alive() }
 
-// Paused reports whether the member is stopped by Pause.
-func (m *Member) Paused() bool { return m.State() == Paused }
-
 // State reports what the member's process is doing.
 func (m *Member) State() State {
 	m.mu.Lock()

@@ -121,33 +121,19 @@ func (c *Cluster) TLSConfig() *tls.Config {
 	return s.client.Clone()
 }
 
-// CAFile returns the path of the PEM file of the CA that signed the
-// members' certificates, for clients configured by files (etcdctl
-// --cacert). It is "" without TLS. A generated file lives in the cluster's
-// directory and is removed by Stop.
-func (c *Cluster) CAFile() string {
+// TLSFiles returns the paths of the PEM files a client configured by files
+// needs (etcdctl --cacert, --cert, --key): the CA that signed the members'
+// certificates, and the client certificate and its private key. Each is ""
+// when there is none (no TLS; an external cluster without a client
+// certificate). Generated files live in the cluster's directory and are
+// removed by Stop.
+//
+//	ca, cert, key := cluster.TLSFiles()
+func (c *Cluster) TLSFiles() (ca, cert, key string) {
 	if s := c.core().sec; s != nil {
-		return s.caFile
+		return s.caFile, s.certFile, s.keyFile
 	}
-	return ""
-}
-
-// CertFile returns the path of the client certificate (PEM; etcdctl
-// --cert), or "" without one.
-func (c *Cluster) CertFile() string {
-	if s := c.core().sec; s != nil {
-		return s.certFile
-	}
-	return ""
-}
-
-// KeyFile returns the path of the client certificate's private key (PEM;
-// etcdctl --key), or "" without one.
-func (c *Cluster) KeyFile() string {
-	if s := c.core().sec; s != nil {
-		return s.keyFile
-	}
-	return ""
+	return "", "", ""
 }
 
 // Credentials returns the user name and password clients log in with:

@@ -190,22 +190,6 @@ func (c *local) readThroughEach(ctx context.Context, group []*Member) bool {
 	return !slices.Contains(ok, false)
 }
 
-// eachAtOnce calls f for every member of group concurrently, each with ctx
-// bounded by d, and returns when all have returned.
-func eachAtOnce(ctx context.Context, group []*Member, d time.Duration, f func(ctx context.Context, i int, m *Member)) {
-	var wg sync.WaitGroup
-	for i, m := range group {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			qctx, cancel := context.WithTimeout(ctx, d)
-			defer cancel()
-			f(qctx, i, m)
-		}()
-	}
-	wg.Wait()
-}
-
 // agreed reports whether every member of group follows one leader in group.
 func agreed(views []leaderView, group []*Member) bool {
 	for _, v := range views {

@@ -76,16 +76,17 @@ var _ = Describe("A cluster with Config.TLS", func() {
 	})
 
 	It("keeps its CA, certificate and key in the cluster's directory, readable by the owner only", func() {
-		for _, f := range []string{c.CAFile(), c.CertFile(), c.KeyFile()} {
+		ca, cert, key := c.TLSFiles()
+		for _, f := range []string{ca, cert, key} {
 			Expect(filepath.Dir(f)).To(Equal(c.Dir()))
 			fi, err := os.Stat(f)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o600)))
 		}
-		pem, err := os.ReadFile(c.CAFile())
+		pem, err := os.ReadFile(ca)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(x509.NewCertPool().AppendCertsFromPEM(pem)).To(BeTrue())
-		_, err = tls.LoadX509KeyPair(c.CertFile(), c.KeyFile())
+		_, err = tls.LoadX509KeyPair(cert, key)
 		Expect(err).NotTo(HaveOccurred())
 	})
 
@@ -95,9 +96,10 @@ var _ = Describe("A cluster with Config.TLS", func() {
 		_, err = cli.Put(ctx, "/own", "v")
 		Expect(err).NotTo(HaveOccurred())
 
-		cert, err := tls.LoadX509KeyPair(c.CertFile(), c.KeyFile())
+		caFile, certFile, keyFile := c.TLSFiles()
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		Expect(err).NotTo(HaveOccurred())
-		pem, err := os.ReadFile(c.CAFile())
+		pem, err := os.ReadFile(caFile)
 		Expect(err).NotTo(HaveOccurred())
 		pool := x509.NewCertPool()
 		pool.AppendCertsFromPEM(pem)

@@ -33,7 +33,7 @@ var _ = AfterEach(func(ctx SpecContext) {
 	// Specs that inject faults heal them themselves; make sure of it, so
 	// that one failure does not cascade.
 	for _, m := range cluster.Members() {
-		if m.Paused() {
+		if m.State() == etcdtest.Paused {
 			Expect(m.Resume()).To(Succeed())
 		}
 		if !m.Running() {

@@ -33,7 +33,7 @@ var cluster = etcdtest.BeforeSuite(etcdtest.Config{})
 var _ = AfterEach(func(ctx SpecContext) {
 	Expect(cluster.Heal()).To(Succeed())
 	for _, m := range cluster.Members() {
-		if m.Paused() {
+		if m.State() == etcdtest.Paused {
 			Expect(m.Resume()).To(Succeed())
 		}
 		if !m.Running() {
@@ -121,7 +121,7 @@ func pause(m *etcdtest.Member) {
 	GinkgoHelper()
 	Expect(m.Pause()).To(Succeed())
 	DeferCleanup(func() error {
-		if m.Paused() {
+		if m.State() == etcdtest.Paused {
 			return m.Resume()
 		}
 		return nil

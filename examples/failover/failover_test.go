@@ -40,7 +40,7 @@ var _ = BeforeEach(func(ctx SpecContext) {
 	DeferCleanup(func(ctx SpecContext) {
 		Expect(cluster.Heal()).To(Succeed())
 		for _, m := range cluster.Members() {
-			if m.Paused() {
+			if m.State() == etcdtest.Paused {
 				Expect(m.Resume()).To(Succeed())
 			}
 			if !m.Running() {
