@@ -76,7 +76,7 @@ type Config struct {
 	// certificate and a client certificate (ECDSA P-256, for 127.0.0.1 and
 	// localhost) are generated per cluster into its directory. Clients from
 	// Client and Member.Client use them; see Cluster.TLSConfig and
-	// Cluster.CAFile for your own clients. Clients without a certificate
+	// Cluster.TLSFiles for your own clients. Clients without a certificate
 	// signed by that CA are refused.
 	TLS bool
 	// Auth turns on etcd's authentication: once the cluster is ready, a

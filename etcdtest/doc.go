@@ -54,7 +54,7 @@
 // Config.TLS generates a CA and certificates per cluster and runs client and
 // peer traffic over mutual TLS; Config.Auth creates a root user and enables
 // authentication. Client and Member.Client are configured accordingly;
-// ClientConfig, TLSConfig, CAFile, CertFile, KeyFile and Credentials serve
+// ClientConfig, TLSConfig, TLSFiles and Credentials serve
 // clients of your own.
 //
 // # External clusters
