@@ -43,18 +43,18 @@ func (c *Cluster) NewClientLink(members ...int) (*ClientLink, error) {
 		return nil, err
 	}
 	if len(members) == 0 {
-		for i := range l.members {
+		for i := range l.members() {
 			members = append(members, i)
 		}
 	}
 	k := &ClientLink{scheme: l.sec.scheme()}
 	k.pol.changed.Store(newChanged())
 	for _, i := range members {
-		if i < 0 || i >= len(l.members) {
+		if i < 0 || i >= len(l.members()) {
 			k.Close()
-			return nil, fmt.Errorf("etcdtest: NewClientLink: no member %d; use 0..%d", i, len(l.members)-1)
+			return nil, fmt.Errorf("etcdtest: NewClientLink: no member %d; use 0..%d", i, len(l.members())-1)
 		}
-		p, err := newProxy(fmt.Sprintf("127.0.0.1:%d", l.members[i].clientPort), &k.pol)
+		p, err := newProxy(fmt.Sprintf("127.0.0.1:%d", l.members()[i].clientPort), &k.pol)
 		if err != nil {
 			k.Close()
 			return nil, fmt.Errorf("etcdtest: NewClientLink: %w", err)

@@ -55,7 +55,7 @@ type common struct {
 	bin     etcdBinary // path "" and version as reported against an external cluster
 	id      uint64
 	dir     string // the members' data; "" against an external cluster
-	members []*Member
+	list    atomic.Pointer[[]*Member] // see members
 	client  *clientv3.Client
 	sec     *security
 
@@ -65,6 +65,26 @@ type common struct {
 }
 
 func (c *common) core() *common { return c }
+
+// members returns every member the cluster has had, in the order they
+// joined, removed ones included (in state Removed), so that an index always
+// names the same member. The slice is never changed in place: AddMember
+// publishes a longer copy, and readers on other goroutines (the proxies,
+// settling) keep the one they loaded.
+func (c *common) members() []*Member {
+	if p := c.list.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// addToList publishes the member list with m appended. Changes of the
+// membership are serialised by their callers.
+func (c *common) addToList(m *Member) {
+	old := c.members()
+	next := append(old[:len(old):len(old)], m)
+	c.list.Store(&next)
+}
 
 // ErrExternal is returned by fault methods against an external cluster
 // ($ETCDTEST_ENDPOINTS): the toolkit does not own those processes.
@@ -172,7 +192,7 @@ func (c *Cluster) Diagnostics() string { return c.get().diagnostics() }
 func (c *Cluster) MemberByID(id uint64) *Member { return c.core().memberByID(id) }
 
 func (c *common) memberByID(id uint64) *Member {
-	for _, m := range c.members {
+	for _, m := range c.members() {
 		if m.id == id {
 			return m
 		}
@@ -181,11 +201,11 @@ func (c *common) memberByID(id uint64) *Member {
 }
 
 // Members returns the members in order (node1 first).
-func (c *Cluster) Members() []*Member { return slices.Clone(c.core().members) }
+func (c *Cluster) Members() []*Member { return slices.Clone(c.core().members()) }
 
 // Member returns member i, 0-based. It panics if i is out of range.
 func (c *Cluster) Member(i int) *Member {
-	ms := c.core().members
+	ms := c.core().members()
 	if i < 0 || i >= len(ms) {
 		panic(fmt.Sprintf("etcdtest: Member(%d) of a %d-member cluster: use 0..%d", i, len(ms), len(ms)-1))
 	}
@@ -196,8 +216,8 @@ func (c *Cluster) Member(i int) *Member {
 func (c *Cluster) Endpoints() []string { return c.core().endpoints() }
 
 func (c *common) endpoints() []string {
-	eps := make([]string, len(c.members))
-	for i, m := range c.members {
+	eps := make([]string, len(c.members()))
+	for i, m := range c.members() {
 		eps[i] = m.ClientURL()
 	}
 	return eps

@@ -12,7 +12,7 @@ import (
 // diagnostics describes a local cluster for Cluster.Diagnostics.
 func (c *local) diagnostics() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "etcdtest: cluster %x (etcd %s, %d members, data %s)\n", c.id, c.bin.version, len(c.members), c.dir)
+	fmt.Fprintf(&b, "etcdtest: cluster %x (etcd %s, %d members, data %s)\n", c.id, c.bin.version, len(c.members()), c.dir)
 	if isDone(c.stopped) {
 		b.WriteString("  stopped\n")
 	} else {
@@ -27,10 +27,14 @@ func (c *local) diagnostics() string {
 	if f := c.networkFaults(); f != "" {
 		fmt.Fprintf(&b, "  network faults: %s\n", f)
 	}
-	for _, m := range c.members {
-		fmt.Fprintf(&b, "  %s: %s, client %s, peer %s\n", m.name, m.State(), m.ClientURL(), m.PeerURL())
+	for _, m := range c.members() {
+		learner := ""
+		if m.learner.Load() {
+			learner = " learner"
+		}
+		fmt.Fprintf(&b, "  %s: %s%s, client %s, peer %s\n", m.name, m.State(), learner, m.ClientURL(), m.PeerURL())
 	}
-	for _, m := range c.members {
+	for _, m := range c.members() {
 		fmt.Fprintf(&b, "--- last lines of %s's log ---\n%s", m.name, logDigest(m.Logs()))
 	}
 	return b.String()

@@ -139,7 +139,7 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 func (c *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 	// etcd lists members by ID; by name reads like a booted cluster's.
 	sort.SliceStable(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-	c.members = make([]*Member, len(list))
+	members := make([]*Member, len(list))
 	errs := make([]error, len(list))
 	raws := make([]*clientv3.Client, len(list))
 	var wg sync.WaitGroup
@@ -149,7 +149,7 @@ func (c *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 			name = strconv.FormatUint(pm.ID, 16) // a member that has not started yet
 		}
 		m := &Member{c: &c.common, index: i, name: name, id: pm.ID, state: External, log: newLogBuffer(1024, nil, "")}
-		c.members[i] = m
+		members[i] = m
 		if len(pm.PeerURLs) > 0 {
 			m.peerURL = pm.PeerURLs[0]
 		}
@@ -168,6 +168,7 @@ func (c *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 			raws[i], m.client = mraw, c.namespaced(mraw)
 		}()
 	}
+	c.list.Store(&members)
 	wg.Wait()
 	for _, r := range raws {
 		if r != nil {

@@ -8,9 +8,17 @@ import (
 
 // args is member m's command line, adapted to the etcd version.
 func (c *local) args(m *Member) []string {
-	var initial []string
-	for _, o := range c.members {
-		initial = append(initial, o.name+"="+o.PeerURL())
+	// A member that joins a running cluster (AddMember) names the members
+	// at the time it was added; one of a new cluster, every member. Once a
+	// member has data, etcd ignores both.
+	initial, state := m.joinedWith, "existing"
+	if initial == "" {
+		state = "new"
+		var peers []string
+		for _, o := range c.members() {
+			peers = append(peers, o.name+"="+o.PeerURL())
+		}
+		initial = strings.Join(peers, ",")
 	}
 	cfg := c.cfg
 	a := []string{
@@ -20,13 +28,19 @@ func (c *local) args(m *Member) []string {
 		"--advertise-client-urls=" + m.ClientURL(),
 		"--listen-peer-urls=" + c.sec.scheme() + "://127.0.0.1:" + strconv.Itoa(m.peerPort),
 		"--initial-advertise-peer-urls=" + m.PeerURL(),
-		"--initial-cluster=" + strings.Join(initial, ","),
+		"--initial-cluster=" + initial,
 		"--initial-cluster-token=" + c.token,
-		"--initial-cluster-state=new",
+		"--initial-cluster-state=" + state,
 		"--heartbeat-interval=" + strconv.FormatInt(cfg.HeartbeatInterval.Milliseconds(), 10),
 		"--election-timeout=" + strconv.FormatInt(cfg.ElectionTimeout.Milliseconds(), 10),
 		"--logger=zap",
 		"--log-outputs=stderr",
+		// etcd refuses membership changes until the leader has been
+		// connected to its peers for 5 s (HealthInterval), which is every
+		// change right after a boot or a fault in a test. etcd's own
+		// integration framework turns the check off too; ExtraFlags can
+		// turn it back on (the last flag wins).
+		"--strict-reconfig-check=false",
 	}
 	if c.walDir != "" {
 		a = append(a, "--wal-dir="+filepath.Join(c.walDir, m.name))

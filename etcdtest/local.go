@@ -38,6 +38,9 @@ type local struct {
 	walDir  string   // parent of the members' WAL dirs when not under dir
 	walLock *os.File
 	ports   *portSet
+	// extraPorts are those of members added since the boot (membership.go).
+	extraPorts []*portSet
+	opMu       sync.Mutex // serialises membership changes
 
 	faults faultStore // partitions, one-way cuts, latency, loss; see faults.go
 
@@ -128,13 +131,13 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *local, err error)
 			return nil, err
 		}
 	}
-	l.id = clusterID(l.members, l.token)
+	l.id = clusterID(l.members(), l.token)
 	// Until auth is on, the clients log in as nobody: readiness is checked
 	// before there is a user to log in as (auth.go).
 	if err := l.connect(anonymous); err != nil {
 		return nil, err
 	}
-	for _, m := range l.members {
+	for _, m := range l.members() {
 		if err := m.start(); err != nil {
 			return nil, err
 		}
@@ -149,31 +152,41 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *local, err error)
 	return l, nil
 }
 
-// addMember creates member i (not started): its name, ports, data dir, log
-// and peer proxy.
+// addMember creates member i of a booting cluster (not started): its name,
+// ports, data dir, log and peer proxy.
 func (l *local) addMember(i int) error {
+	m, err := l.newMember(i, l.ports.ports[2*i], l.ports.ports[2*i+1])
+	if err != nil {
+		return err
+	}
+	l.addToList(m)
+	return nil
+}
+
+// newMember makes member i, listening on the given ports, with its peer
+// proxy; it is neither started nor in the member list yet.
+func (l *local) newMember(i, clientPort, peerPort int) (*Member, error) {
 	name := l.cfg.Name + strconv.Itoa(i+1)
 	m := &Member{
 		c: &l.common, l: l, index: i, name: name,
-		clientPort: l.ports.ports[2*i],
-		peerPort:   l.ports.ports[2*i+1],
+		clientPort: clientPort,
+		peerPort:   peerPort,
 		dataDir:    filepath.Join(l.dir, name),
 		log:        newLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
 	}
 	var err error
-	if m.proxy, err = newProxy("127.0.0.1:"+strconv.Itoa(m.peerPort), l.peerPolicy(i)); err != nil {
-		return fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)
+	if m.proxy, err = newProxy("127.0.0.1:"+strconv.Itoa(m.peerPort), l.peerPolicy(m)); err != nil {
+		return nil, fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)
 	}
 	m.peerURL = l.sec.scheme() + "://" + m.proxy.addr()
 	m.clientURL = l.sec.scheme() + "://127.0.0.1:" + strconv.Itoa(m.clientPort)
-	l.members = append(l.members, m)
-	return nil
+	return m, nil
 }
 
 // connect makes the shared client and each member's client, logged in as
 // who says, closing the clients they replace.
 func (l *local) connect(who login) error {
-	clients := make([]*clientv3.Client, len(l.members)+1)
+	clients := make([]*clientv3.Client, len(l.members())+1)
 	errs := make([]error, len(clients))
 	var wg sync.WaitGroup
 	for i := range clients {
@@ -182,7 +195,7 @@ func (l *local) connect(who login) error {
 			defer wg.Done()
 			eps := l.endpoints()
 			if i > 0 {
-				eps = []string{l.members[i-1].ClientURL()}
+				eps = []string{l.members()[i-1].ClientURL()}
 			}
 			clients[i], errs[i] = l.newClientAs(eps, who)
 		}()
@@ -198,7 +211,7 @@ func (l *local) connect(who login) error {
 	}
 	old := []*clientv3.Client{l.client}
 	l.client = clients[0]
-	for i, m := range l.members {
+	for i, m := range l.members() {
 		old = append(old, m.client)
 		m.client = clients[i+1]
 	}
@@ -240,7 +253,7 @@ func (l *local) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, m := range l.members {
+		for _, m := range l.members() {
 			if done, err := m.exited(); done {
 				return l.exitError(m, err)
 			}
@@ -258,7 +271,7 @@ func (l *local) waitReady(ctx context.Context) error {
 
 // readyOnce checks readiness once; nil means ready.
 func (l *local) readyOnce(ctx context.Context) error {
-	for _, m := range l.members { // cheap check first: is every client port open?
+	for _, m := range l.members() { // cheap check first: is every client port open?
 		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.clientPort), 100*time.Millisecond)
 		if err != nil {
 			return fmt.Errorf("member %s does not listen for clients yet", m.name)
@@ -267,9 +280,9 @@ func (l *local) readyOnce(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	leaders := make([]uint64, len(l.members))
-	errs := make([]error, len(l.members))
-	eachAtOnce(ctx, l.members, 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
+	leaders := make([]uint64, len(l.members()))
+	errs := make([]error, len(l.members()))
+	eachAtOnce(ctx, l.members(), 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
 		leaders[i], errs[i] = l.memberStatus(ctx, m)
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -318,7 +331,7 @@ func (l *local) checkMembership(ctx context.Context) error {
 	for _, pm := range resp.Members {
 		got = append(got, fmt.Sprintf("%s=%x", pm.Name, pm.ID))
 	}
-	for _, m := range l.members {
+	for _, m := range l.members() {
 		want = append(want, fmt.Sprintf("%s=%x", m.name, m.id))
 	}
 	sort.Strings(got)
@@ -337,7 +350,7 @@ func (l *local) waitServing(ctx context.Context, m *Member) error {
 		}
 		qctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		_, last = l.memberStatus(qctx, m)
-		if last == nil {
+		if last == nil && !m.learner.Load() { // a learner serves no linearizable read
 			_, last = m.client.Get(qctx, "etcdtest-readiness")
 		}
 		cancel()
@@ -366,7 +379,7 @@ func (l *local) timeoutError(ctx context.Context, what string, last error) error
 	fmt.Fprintf(&b, "etcdtest: timed out after %v waiting for %s (%v); last check: %v.\n"+
 		"Raise Config.StartTimeout or the context's deadline if the machine is slow; otherwise the members' logs below say what is wrong.",
 		l.cfg.StartTimeout, what, context.Cause(ctx), last)
-	for _, m := range l.members {
+	for _, m := range l.members() {
 		fmt.Fprintf(&b, "\n--- last lines of %s's log (%s) ---\n%s", m.name, m.State(), tail(m.Logs(), 1500))
 	}
 	return errors.New(b.String())
@@ -393,7 +406,7 @@ func (l *local) teardown(ctx context.Context) error {
 	if l.client != nil {
 		closing(func() { l.client.Close() })
 	}
-	for _, m := range l.members {
+	for _, m := range l.members() {
 		if m.client != nil {
 			closing(func() { m.client.Close() })
 		}
@@ -415,16 +428,19 @@ func (l *local) teardown(ctx context.Context) error {
 	if l.ports != nil {
 		l.ports.release()
 	}
+	for _, p := range l.extraPorts {
+		p.release()
+	}
 	return errors.Join(errs...)
 }
 
 // killAll kills every member's process and waits for each to be reaped.
 func (l *local) killAll() []error {
 	var errs []error
-	for _, m := range l.members {
+	for _, m := range l.members() {
 		m.signal(syscall.SIGKILL, Stopped)
 	}
-	for _, m := range l.members {
+	for _, m := range l.members() {
 		m.mu.Lock()
 		p := m.proc
 		m.mu.Unlock()
@@ -451,7 +467,7 @@ func (l *local) leader(ctx context.Context) (*Member, error) {
 		errs     []error
 	)
 	var running []*Member
-	for _, m := range l.members {
+	for _, m := range l.members() {
 		if m.State() == Running {
 			running = append(running, m)
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,8 @@ type Member struct {
 	clientURL  string
 	dataDir    string
 	log        *logBuffer
+	joinedWith string      // --initial-cluster of a member added to a running cluster; "" for one of the boot
+	learner    atomic.Bool // a raft learner: added AsLearner and not promoted yet
 
 	client *clientv3.Client
 
@@ -89,9 +92,10 @@ const (
 	Stopped               // ended by Member.Stop (SIGTERM) or Cluster.Stop
 	Exited                // ended by itself, unasked: see Member.Logs
 	External              // a member of an external cluster, not the toolkit's process
+	Removed               // removed from the membership by RemoveMember; its process is gone
 )
 
-var stateNames = [...]string{"starting", "running", "paused", "killed", "stopped", "exited", "external"}
+var stateNames = [...]string{"starting", "running", "paused", "killed", "stopped", "exited", "external", "removed"}
 
 // String returns the state's name in lower case ("running").
 func (s State) String() string {
@@ -292,6 +296,9 @@ func (m *Member) Restart(ctx context.Context) error {
 	l, err := m.local("Restart")
 	if err != nil {
 		return err
+	}
+	if m.State() == Removed {
+		return fmt.Errorf("etcdtest: Restart(%s): it was removed from the cluster (RemoveMember), and etcd does not take a removed member back; AddMember adds a new one", m.name)
 	}
 	ctx, cancel := l.startContext(ctx)
 	defer cancel()

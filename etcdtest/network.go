@@ -22,10 +22,10 @@ func (c *Cluster) Isolate(i int) error {
 	if err != nil {
 		return err
 	}
-	if i < 0 || i >= len(l.members) {
-		return fmt.Errorf("etcdtest: Isolate(%d): no such member; use 0..%d", i, len(l.members)-1)
+	if i < 0 || i >= len(l.members()) {
+		return fmt.Errorf("etcdtest: Isolate(%d): no such member; use 0..%d", i, len(l.members())-1)
 	}
-	groups := make([]int, len(l.members))
+	groups := make([]int, len(l.members()))
 	groups[i] = 1
 	if err := l.partition(groups); err != nil {
 		return err
@@ -44,14 +44,14 @@ func (c *Cluster) Partition(groups ...[]int) error {
 	if err != nil {
 		return err
 	}
-	g := make([]int, len(l.members))
+	g := make([]int, len(l.members()))
 	for i := range g {
 		g[i] = -1
 	}
 	for gi, group := range groups {
 		for _, i := range group {
-			if i < 0 || i >= len(l.members) {
-				return fmt.Errorf("etcdtest: Partition: no member %d; use 0..%d", i, len(l.members)-1)
+			if i < 0 || i >= len(l.members()) {
+				return fmt.Errorf("etcdtest: Partition: no member %d; use 0..%d", i, len(l.members())-1)
 			}
 			if g[i] >= 0 {
 				return fmt.Errorf("etcdtest: Partition: member %d is in groups %d and %d; each member belongs to one group", i, g[i], gi)
@@ -95,7 +95,7 @@ func (l *local) partition(groups []int) error {
 // enforce has every peer proxy apply the current faults to the connections
 // it holds.
 func (l *local) enforce() {
-	for _, m := range l.members {
+	for _, m := range l.members() {
 		m.proxy.enforce()
 	}
 }
@@ -200,8 +200,8 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 		return fmt.Errorf("etcdtest: CutOneWay(%v, %v): name members on both sides, e.g. CutOneWay([]int{0}, []int{1, 2}) stops member 0's messages reaching 1 and 2", from, to)
 	}
 	for _, i := range slices.Concat(from, to) {
-		if i < 0 || i >= len(l.members) {
-			return fmt.Errorf("etcdtest: CutOneWay: no member %d; use 0..%d", i, len(l.members)-1)
+		if i < 0 || i >= len(l.members()) {
+			return fmt.Errorf("etcdtest: CutOneWay: no member %d; use 0..%d", i, len(l.members())-1)
 		}
 	}
 	var cuts []link
@@ -229,7 +229,7 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 // on every member does not.
 func (l *local) netFaultTargets(op string, members []int) ([]int, error) {
 	if len(members) == 0 {
-		all := make([]int, len(l.members))
+		all := make([]int, len(l.members()))
 		for i := range all {
 			all[i] = i
 		}
@@ -239,8 +239,8 @@ func (l *local) netFaultTargets(op string, members []int) ([]int, error) {
 		return nil, fmt.Errorf("etcdtest: %s of chosen members needs Linux (peer connections are attributed to members through /proc); name no members to apply it to all", op)
 	}
 	for _, i := range members {
-		if i < 0 || i >= len(l.members) {
-			return nil, fmt.Errorf("etcdtest: %s: no member %d; use 0..%d", op, i, len(l.members)-1)
+		if i < 0 || i >= len(l.members()) {
+			return nil, fmt.Errorf("etcdtest: %s: no member %d; use 0..%d", op, i, len(l.members())-1)
 		}
 	}
 	return members, nil
@@ -261,8 +261,8 @@ func (c *Cluster) NetworkFaults() string {
 
 func (l *local) networkFaults() string {
 	return l.faults.load().describe(func(i int) string {
-		if i >= 0 && i < len(l.members) {
-			return l.members[i].name
+		if i >= 0 && i < len(l.members()) {
+			return l.members()[i].name
 		}
 		return fmt.Sprintf("member%d", i)
 	})

@@ -35,9 +35,9 @@ type peerPolicy struct {
 	running  func() bool // member to's process runs
 }
 
-func (l *local) peerPolicy(to int) *peerPolicy {
+func (l *local) peerPolicy(m *Member) *peerPolicy {
 	return &peerPolicy{
-		to:         to,
+		to:         m.index,
 		faults:     &l.faults,
 		serverTLS:  l.sec.peerIn,
 		backendTLS: l.sec.peerTo,
@@ -47,9 +47,9 @@ func (l *local) peerPolicy(to int) *peerPolicy {
 			}
 			return -1
 		},
-		byKernel: func(conn net.Conn) int { return connSender(conn, l.members) },
+		byKernel: func(conn net.Conn) int { return connSender(conn, l.members()) },
 		booted:   l.booted.Load,
-		running:  func() bool { return l.members[to].pid() != 0 },
+		running:  func() bool { return m.pid() != 0 },
 	}
 }
 

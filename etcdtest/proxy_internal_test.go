@@ -28,7 +28,7 @@ func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := l.members[0].proxy
+	target := l.members()[0].proxy
 	for attempt := 1; ; attempt++ {
 		caught := make(chan string, 1)
 		hook := func(p *proxy, raw net.Conn) {

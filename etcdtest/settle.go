@@ -117,14 +117,24 @@ func (c *local) settleContext(ctx context.Context, op string) error {
 }
 
 // majority returns the members that can make progress together: the
-// largest set of running, unpaused members connected both ways, if it holds
-// a quorum of the membership; nil otherwise. Members are in index order.
+// largest set of running, unpaused members connected both ways, if its
+// voters are a quorum of the membership's voters; nil otherwise. Learners
+// in the set follow its leader but do not count. Members are in index order.
 func (c *local) majority() []*Member {
+	ms := c.members()
 	up := func(m *Member) bool { return m.State() == Running }
+	votes := func(m *Member) bool { return m.State() != Removed && !m.learner.Load() }
 	f := c.faults.load()
-	seen := make([]bool, len(c.members))
+	voters := 0
+	for _, m := range ms {
+		if votes(m) {
+			voters++
+		}
+	}
+	seen := make([]bool, len(ms))
 	var best []*Member
-	for i, m := range c.members {
+	bestVotes := 0
+	for i, m := range ms {
 		if seen[i] || !up(m) {
 			continue
 		}
@@ -133,22 +143,28 @@ func (c *local) majority() []*Member {
 		seen[i] = true
 		for k := 0; k < len(comp); k++ {
 			a := comp[k]
-			for b, mb := range c.members {
+			for b, mb := range ms {
 				if !seen[b] && up(mb) && f.reaches(a, b) && f.reaches(b, a) {
 					seen[b] = true
 					comp = append(comp, b)
 				}
 			}
 		}
-		if len(comp) > len(best) {
+		n := 0
+		for _, j := range comp {
+			if votes(ms[j]) {
+				n++
+			}
+		}
+		if n > bestVotes {
 			slices.Sort(comp)
-			best = best[:0]
+			best, bestVotes = best[:0], n
 			for _, j := range comp {
-				best = append(best, c.members[j])
+				best = append(best, ms[j])
 			}
 		}
 	}
-	if len(best) < len(c.members)/2+1 {
+	if bestVotes < voters/2+1 {
 		return nil
 	}
 	return best
@@ -184,6 +200,10 @@ func (c *local) leaderViews(ctx context.Context, group []*Member) []leaderView {
 func (c *local) readThroughEach(ctx context.Context, group []*Member) bool {
 	ok := make([]bool, len(group))
 	eachAtOnce(ctx, group, 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
+		if m.learner.Load() {
+			ok[i] = true // a learner serves no linearizable read; it follows the leader
+			return
+		}
 		_, err := m.client.Get(ctx, "etcdtest-settle")
 		ok[i] = err == nil
 	})
@@ -236,18 +256,20 @@ func (c *local) settleError(ctx context.Context, op string, group []*Member, vie
 // deadline. Without a majority it keeps every member that runs.
 func (c *local) route(group []*Member) {
 	if group == nil {
-		for _, m := range c.members {
+		for _, m := range c.members() {
 			if m.State() == Running {
 				group = append(group, m)
 			}
 		}
 	}
-	if len(group) == 0 {
-		return // nothing can serve; keep the endpoints, for when members return
+	var eps []string
+	for _, m := range group {
+		if !m.learner.Load() { // a learner refuses most requests
+			eps = append(eps, m.ClientURL())
+		}
 	}
-	eps := make([]string, len(group))
-	for i, m := range group {
-		eps[i] = m.ClientURL()
+	if len(eps) == 0 {
+		return // nothing can serve; keep the endpoints, for when members return
 	}
 	c.routeMu.Lock()
 	defer c.routeMu.Unlock()

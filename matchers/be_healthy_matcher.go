@@ -135,7 +135,12 @@ func clientOpen(m *etcdtest.Member) bool {
 }
 
 func clusterHealth(c *etcdtest.Cluster) health {
-	members := c.Members()
+	var members []*etcdtest.Member
+	for _, m := range c.Members() {
+		if m.State() != etcdtest.Removed { // no longer part of the cluster
+			members = append(members, m)
+		}
+	}
 	h := health{what: clusterName(members)}
 	if c.Stopped() {
 		h.stopped = true
@@ -221,7 +226,10 @@ func checkMember(m *etcdtest.Member, byID map[uint64]string) memberHealth {
 		return mh
 	}
 	// A linearizable read proves the member reaches the leader and the
-	// leader a quorum: what Status alone does not.
+	// leader a quorum: what Status alone does not. A learner serves none.
+	if m.Learner() {
+		return mh
+	}
 	if _, err := cli.Get(ctx, "etcdtest-health"); err != nil {
 		mh.problems = append(mh.problems, fmt.Sprintf("linearizable read: %v", err))
 	}
