@@ -84,6 +84,17 @@ type Config struct {
 	// Clients from Client and Member.Client log in as root; see
 	// Cluster.Credentials for your own clients.
 	Auth bool
+
+	// Snapshot is the path of an etcd snapshot file (from Member.Snapshot
+	// or etcdctl snapshot save) to boot the cluster from: Start restores
+	// every member's data from it, with this cluster's own names, URLs and
+	// cluster token, before the members start. Restoring runs etcdutl
+	// (3.5+; the one next to the etcd binary, else a managed build of the
+	// same release) or, for etcd 3.4, the etcdctl next to the binary
+	// (Debian: etcd-client). Save snapshots of clusters without Auth: one
+	// with auth on carries its users and passwords, which the new cluster's
+	// clients do not know.
+	Snapshot string
 }
 
 var (
@@ -140,6 +151,16 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = defaultDataParent()
+	}
+	if cfg.Snapshot != "" {
+		// Checked before anything is made, so a wrong path costs nothing.
+		if fi, err := os.Stat(cfg.Snapshot); err != nil || !fi.Mode().IsRegular() {
+			why := "is not a regular file"
+			if err != nil {
+				why = "cannot be read: " + err.Error()
+			}
+			return cfg, fmt.Errorf("etcdtest: Config.Snapshot %q %s; point it at a file saved by Member.Snapshot or etcdctl snapshot save", cfg.Snapshot, why)
+		}
 	}
 	return cfg, nil
 }

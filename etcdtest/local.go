@@ -137,6 +137,9 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *local, err error)
 	if err := l.connect(anonymous); err != nil {
 		return nil, err
 	}
+	if err := l.restoreSnapshot(ctx); err != nil {
+		return nil, err
+	}
 	for _, m := range l.members() {
 		if err := m.start(); err != nil {
 			return nil, err
