@@ -263,3 +263,50 @@ func exampleRetry(ctx context.Context, f func(context.Context) error) error {
 		}
 	}
 }
+
+// Replacing a member whose data is lost, as an operator does: remove it from
+// the membership, then add a new member, which catches up from the others.
+// The removed member keeps its index, in state Removed; the new one takes
+// the next index and name.
+func ExampleCluster_AddMember() {
+	ctx := context.Background()
+	cluster, err := etcdtest.Start(ctx, etcdtest.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cluster.Stop(ctx)
+	if err := cluster.Key("/config").Put(ctx, "v1"); err != nil {
+		log.Fatal(err)
+	}
+
+	lost := cluster.Member(2)
+	if err := cluster.RemoveMember(ctx, lost); err != nil {
+		log.Fatal(err)
+	}
+	m, err := cluster.AddMember(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	value, _, err := m.Key("/config").Get(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(lost.Name(), lost.State())
+	fmt.Println(m.Name(), m.State(), value)
+
+	// A learner catches up without voting; promoted, it votes.
+	l, err := cluster.AddMember(ctx, etcdtest.AsLearner())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(l.Name(), "learner:", l.Learner())
+	if err := cluster.PromoteMember(ctx, l); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(l.Name(), "learner:", l.Learner())
+	// Output:
+	// node3 removed
+	// node4 running v1
+	// node5 learner: true
+	// node5 learner: false
+}
