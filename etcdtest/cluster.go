@@ -51,13 +51,13 @@ type backend interface {
 // cluster starts and does not change after, except that members come and
 // go through their own state.
 type common struct {
-	cfg     Config
-	bin     etcdBinary // path "" and version as reported against an external cluster
-	id      uint64
-	dir     string // the members' data; "" against an external cluster
-	list    atomic.Pointer[[]*Member] // see members
-	client  *clientv3.Client
-	sec     *security
+	cfg    Config
+	bin    etcdBinary // path "" and version as reported against an external cluster
+	id     uint64
+	dir    string                    // the members' data; "" against an external cluster
+	list   atomic.Pointer[[]*Member] // see members
+	client *clientv3.Client
+	sec    *security
 
 	stopOnce sync.Once
 	stopErr  error
