@@ -71,6 +71,12 @@ type Config struct {
 	LogOutput io.Writer
 	// LogLimit bounds the log kept in memory per member (Member.Logs); 0 means 1 MiB.
 	LogLimit int
+	// QuotaBytes is the backend quota, etcd's --quota-backend-bytes: once
+	// a member's backend would grow past it, etcd raises the NOSPACE alarm
+	// and refuses writes (see Cluster.ExhaustSpace and RecoverSpace). 0
+	// means etcd's default, 2 GiB; otherwise at least MinQuotaBytes
+	// (256 KiB). It has no effect against an external cluster.
+	QuotaBytes int64
 
 	// TLS turns on mutual TLS for client and peer traffic: a CA, a member
 	// certificate and a client certificate (ECDSA P-256, for 127.0.0.1 and
@@ -145,6 +151,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = defaultCallTimeout(cfg.ElectionTimeout)
+	}
+	if err := validateQuota(cfg.QuotaBytes); err != nil {
+		return cfg, err
 	}
 	if cfg.LogLimit <= 0 {
 		cfg.LogLimit = 1 << 20

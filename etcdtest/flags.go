@@ -63,5 +63,9 @@ func (c *local) args(m *Member) []string {
 		// ~50 ms of CPU. 4 is the minimum etcd accepts (3.4 and later).
 		a = append(a, "--bcrypt-cost=4")
 	}
+	if cfg.QuotaBytes > 0 {
+		// One name and meaning from 3.4 to 3.7.
+		a = append(a, "--quota-backend-bytes="+strconv.FormatInt(cfg.QuotaBytes, 10))
+	}
 	return append(a, cfg.ExtraFlags...)
 }
