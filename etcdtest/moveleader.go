@@ -26,6 +26,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
 // MoveLeader makes member m the raft leader and returns once every running
@@ -99,6 +101,9 @@ func (l *local) moveLeader(ctx context.Context, m *Member) error {
 				if last = l.agreeOn(ctx, group, m); last == nil {
 					return nil
 				}
+			} else if errors.Is(err, rpctypes.ErrBadLeaderTransferee) {
+				// A learner (or a member etcd no longer lists): no retry helps.
+				return fmt.Errorf("etcdtest: %s: etcd refuses %s as leader (%w): a learner cannot lead; PromoteMember it first", op, m.name, err)
 			} else {
 				// "not leader" (leadership moved meanwhile) or a transfer
 				// raft gave up on: ask again who leads, and retry.

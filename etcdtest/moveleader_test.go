@@ -177,6 +177,17 @@ var _ = Describe("MoveLeader", Ordered, func() {
 	})
 })
 
+var _ = It("refuses MoveLeader to a learner at once, saying to promote it", func(ctx SpecContext) {
+	etcdtest.SkipIfExternal(cluster)
+	c := start(etcdtest.Config{Size: 1})
+	learner, err := c.AddMember(ctx, etcdtest.AsLearner())
+	Expect(err).NotTo(HaveOccurred())
+	began := time.Now()
+	Expect(c.MoveLeader(ctx, learner)).To(MatchError(And(
+		ContainSubstring("etcd refuses "+learner.Name()+" as leader"), ContainSubstring("PromoteMember it first"))))
+	Expect(time.Since(began)).To(BeNumerically("<", 2*time.Second), "no retry until the settle timeout")
+}, SpecTimeout(time.Minute))
+
 var _ = It("refuses MoveLeader against an external cluster", func(ctx SpecContext) {
 	if !cluster.External() {
 		Skip("needs $ETCDTEST_ENDPOINTS")
