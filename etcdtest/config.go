@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 )
@@ -101,6 +102,13 @@ type Config struct {
 	// with auth on carries its users and passwords, which the new cluster's
 	// clients do not know.
 	Snapshot string
+
+	// MemberVersions boots a mixed-version cluster: entry i is the etcd
+	// release of member i ("v3.6.16", a managed build) or the path of an
+	// etcd executable; "" and members past the end run the cluster's own
+	// (Binary or Version). etcd runs the cluster at its lowest minor
+	// release. Member.RestartOn changes one member's release later.
+	MemberVersions []string
 }
 
 var (
@@ -160,6 +168,17 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = defaultDataParent()
+	}
+	if len(cfg.MemberVersions) > cfg.Size {
+		return cfg, fmt.Errorf("etcdtest: Config.MemberVersions names %d members, but Config.Size is %d: give at most one entry per member", len(cfg.MemberVersions), cfg.Size)
+	}
+	for i, rel := range cfg.MemberVersions {
+		if rel == "" || strings.ContainsRune(rel, '/') {
+			continue
+		}
+		if _, err := parseVersion(rel); err != nil {
+			return cfg, fmt.Errorf("etcdtest: Config.MemberVersions[%d]: %w", i, err)
+		}
 	}
 	if cfg.Snapshot != "" {
 		// Checked before anything is made, so a wrong path costs nothing.

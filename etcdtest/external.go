@@ -85,6 +85,9 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	if base == "" {
 		base = DefaultPrefix
 	}
+	if cfg.Snapshot != "" {
+		return nil, fmt.Errorf("etcdtest: Config.Snapshot %q cannot be restored into an external cluster ($%s is set): the toolkit does not own its data; unset %s to boot a cluster from the snapshot", cfg.Snapshot, EnvEndpoints, EnvEndpoints)
+	}
 	if cfg.CallTimeout < 0 {
 		return nil, fmt.Errorf("etcdtest: Config.CallTimeout is %v: it must not be negative (0 means the default, %v)", cfg.CallTimeout, defaultCallTimeout(0))
 	}

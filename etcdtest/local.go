@@ -75,10 +75,20 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Builds come first: they are not bounded by StartTimeout.
+	bins := make([]etcdBinary, cfg.Size)
+	for i := range bins {
+		bins[i] = bin
+		if i < len(cfg.MemberVersions) && cfg.MemberVersions[i] != "" {
+			if bins[i], err = binaryFor(ctx, cfg.MemberVersions[i]); err != nil {
+				return nil, fmt.Errorf("etcdtest: Config.MemberVersions[%d] %q: %w", i, cfg.MemberVersions[i], err)
+			}
+		}
+	}
 	sweepLeftovers(cfg.DataDir)
 	sweepLeftovers(os.TempDir())
 	for attempt := 1; ; attempt++ {
-		l, err := boot(ctx, cfg, bin)
+		l, err := boot(ctx, cfg, bin, bins)
 		if err == nil {
 			return l, nil
 		}
@@ -94,7 +104,7 @@ func (l *local) startContext(ctx context.Context) (context.Context, context.Canc
 }
 
 // boot starts one cluster. On error it has torn down what it built.
-func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *local, err error) {
+func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_ *local, err error) {
 	l := &local{common: common{cfg: cfg, bin: bin, stopped: make(chan struct{})}}
 	defer func() {
 		if err != nil {
@@ -127,7 +137,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *local, err error)
 		testHookPortsReserved(l.ports.ports)
 	}
 	for i := 0; i < cfg.Size; i++ {
-		if err := l.addMember(i); err != nil {
+		if err := l.addMember(i, bins[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -157,11 +167,12 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary) (_ *local, err error)
 
 // addMember creates member i of a booting cluster (not started): its name,
 // ports, data dir, log and peer proxy.
-func (l *local) addMember(i int) error {
+func (l *local) addMember(i int, bin etcdBinary) error {
 	m, err := l.newMember(i, l.ports.ports[2*i], l.ports.ports[2*i+1])
 	if err != nil {
 		return err
 	}
+	m.bin = bin
 	l.addToList(m)
 	return nil
 }
@@ -176,6 +187,7 @@ func (l *local) newMember(i, clientPort, peerPort int) (*Member, error) {
 		peerPort:   peerPort,
 		dataDir:    filepath.Join(l.dir, name),
 		log:        newLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
+		bin:        l.bin,
 	}
 	var err error
 	if m.proxy, err = newProxy("127.0.0.1:"+strconv.Itoa(m.peerPort), l.peerPolicy(m)); err != nil {

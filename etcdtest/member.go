@@ -33,6 +33,7 @@ type Member struct {
 	dataDir    string
 	log        *logBuffer
 	joinedWith string      // --initial-cluster of a member added to a running cluster; "" for one of the boot
+	bin        etcdBinary  // what its process runs; RestartOn changes it (under mu)
 	learner    atomic.Bool // a raft learner: added AsLearner and not promoted yet
 
 	client *clientv3.Client
@@ -153,13 +154,13 @@ func (m *Member) start() error {
 	if m.starts > 1 {
 		fmt.Fprintf(m.log, "--- etcdtest: restarting %s ---\n", m.name)
 	}
-	cmd := exec.Command(m.l.bin.path, m.l.args(m)...)
+	cmd := exec.Command(m.bin.path, m.l.args(m)...)
 	// Never the test process's stdout/stderr: Ginkgo's output capture waits
 	// for every holder of those pipes, and member logs belong in reports.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
 	cmd.Dir = m.l.dir
 	if err := startProcess(cmd); err != nil {
-		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.l.bin.path, err)
+		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.path, err)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	m.proc, m.state = p, Running
