@@ -9,6 +9,9 @@ outcomes of locker nodes, keys, and the health of an etcdtest cluster.
 	Eventually(cluster.Key("/lock")).Should(matchers.BeMissing())
 	Eventually(nodes).Should(matchers.HaveExactlyOneElected())
 	Eventually(cluster).Should(matchers.BeHealthy())
+	Eventually(cluster).Should(matchers.HaveAlarm("NOSPACE"))
+	Eventually(cluster).Should(matchers.HaveClusterVersion("3.7"))
+	Eventually(member).ShouldNot(matchers.BeLearner())
 
 Import this package qualified, as matchers: Gomega exports a HaveValue of its
 own (which dereferences pointers), so a dot import of both does not compile.
