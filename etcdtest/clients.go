@@ -21,7 +21,7 @@ import (
 
 // login says whether a client logs in with the cluster's credentials.
 // Only a booting cluster's first clients do not: they check readiness
-// before auth is turned on (auth.go).
+// before auth is turned on (security.go, enableAuth).
 type login bool
 
 const (
