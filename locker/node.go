@@ -316,6 +316,23 @@ func (n *Node) Elected() bool {
 	return n.state.believes(time.Now())
 }
 
+// FencingToken returns the token of this node's own election —
+// Leader().Revision, strictly increasing per election — and true while the
+// node is elected (Elected), read at one instant; 0 and false otherwise.
+// It makes *Node a chaos.Fenced elector, so recordings check tokens.
+func (n *Node) FencingToken() (token int64, elected bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.state.believes(time.Now()) {
+		return 0, false
+	}
+	l, ok := n.state.leader()
+	if !ok || l.ID != n.id {
+		return 0, false
+	}
+	return l.Revision, true
+}
+
 // Leader returns the elected node as this node sees it: the first key under
 // the path. The second result is false when there is none. The leader seen
 // here may still be proving itself; Elected on that node says when it acts.
