@@ -13,8 +13,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/chaos"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
-	"github.com/etcd-test-cluster/etcd-test-cluster/internal/electiontest"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
 )
 
@@ -153,7 +153,7 @@ func write(n *recorder, value string) {
 }
 
 // electedOf returns the nodes that believe they are elected.
-func electedOf(nodes ...*recorder) []string { return electiontest.Elected(nodes...) }
+func electedOf(nodes ...*recorder) []string { return chaos.Elected(nodes...) }
 
 // waitElected waits until exactly one of nodes is elected and returns it.
 func waitElected(timeout time.Duration, nodes ...*recorder) *recorder {
@@ -201,11 +201,11 @@ func leaseOfKey(key string) clientv3.LeaseID {
 	return clientv3.LeaseID(resp.Kvs[0].Lease)
 }
 
-// startSampler reads every node's Elected about every millisecond until
-// the spec ends (or Stop), and keeps any instant at which more than one node
-// believed it was elected.
-func startSampler(nodes ...*recorder) *electiontest.Sampler {
-	s := electiontest.Sample(time.Millisecond, nodes...)
+// startSampler records every node's belief (and fencing token) about every
+// millisecond until the spec ends (or Stop): chaos.Record, the recorder users
+// get, at a slower tick because several specs' nodes share the machine.
+func startSampler(nodes ...*recorder) *chaos.Recording {
+	s := chaos.RecordWith(chaos.RecordOptions{Interval: time.Millisecond}, chaos.Electors(nodes...)...)
 	DeferCleanup(s.Stop)
 	return s
 }

@@ -177,7 +177,7 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 			Should(Equal([]string{next.ID()}))
 		Expect(mustLeader(next).Revision).To(Equal(token))
 
-		Expect(s.Stop()).To(BeEmpty())
+		Expect(s.Stop()).To(matchers.BeSafe())
 		Expect(s.Samples()).To(BeNumerically(">", 500))
 	})
 
@@ -262,7 +262,7 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 			noStaleKeys(path)
 			Consistently(func() []string { return electedOf(nodes...) }).WithTimeout(200 * time.Millisecond).WithPolling(5 * time.Millisecond).
 				Should(Equal([]string{next.ID()}))
-			Expect(s.Stop()).To(BeEmpty())
+			Expect(s.Stop()).To(matchers.BeSafe())
 		})
 	}
 })
@@ -344,7 +344,7 @@ var _ = Describe("A leader whose client talks to every member, under partitions"
 		}
 		AddReportEntry("leader's belief", lapses)
 		AddReportEntry("raft leader isolations", windows)
-		Expect(s.Stop()).To(BeEmpty())
+		Expect(s.Stop()).To(matchers.BeSafe())
 	})
 })
 
@@ -391,6 +391,6 @@ var _ = Describe("A leader whose client is slow", func() {
 			rejoined(a, oldLease, mustLeader(next).Revision)
 		}
 		noStaleKeys(path)
-		Expect(s.Stop()).To(BeEmpty())
+		Expect(s.Stop()).To(matchers.BeSafe())
 	})
 })

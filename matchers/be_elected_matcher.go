@@ -6,6 +6,7 @@ import (
 
 	"github.com/onsi/gomega/types"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/chaos"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
 )
 
@@ -15,8 +16,9 @@ import (
 //	Eventually(node).Should(matchers.BeElected())
 //	Consistently(follower).ShouldNot(matchers.BeElected())
 //
-// The actual must be a *locker.Node. A closed node is never elected again, so
-// Eventually gives up at once on one.
+// The actual is a *locker.Node, or any other chaos.Elector (an adapter for
+// your own election code), read through its Elected. A closed node is never
+// elected again, so Eventually gives up at once on one.
 func BeElected() types.GomegaMatcher {
 	return &beElectedMatcher{}
 }
@@ -27,11 +29,11 @@ type beElectedMatcher struct {
 }
 
 func (m *beElectedMatcher) Match(actual any) (bool, error) {
-	n, err := asNode("BeElected", actual)
+	e, err := asElector("BeElected", actual)
 	if err != nil {
 		return false, err
 	}
-	v := viewNode(n)
+	v := viewElector(e)
 	m.mu.Lock()
 	m.last = v
 	m.mu.Unlock()
@@ -67,13 +69,16 @@ func (m *beElectedMatcher) view(actual any) nodeView {
 }
 
 func lastOrNow(last nodeView, actual any) nodeView {
-	if n, ok := actual.(*locker.Node); ok && n != nil && last.node != n {
-		return viewNode(n)
+	if e, ok := actual.(chaos.Elector); ok && !isNil(actual) && last.elector != e {
+		return viewElector(e)
 	}
 	return last
 }
 
 func nodeMayChange(actual any) bool {
-	n, ok := actual.(*locker.Node)
-	return ok && n != nil && !n.Closed()
+	if n, ok := actual.(*locker.Node); ok {
+		return n != nil && !n.Closed()
+	}
+	_, ok := actual.(chaos.Elector)
+	return ok && !isNil(actual)
 }

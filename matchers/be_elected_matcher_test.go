@@ -82,11 +82,11 @@ last events of node "a":
 	It("is an error, not a mismatch, on anything but a node", func() {
 		m := matchers.BeElected()
 		_, err := m.Match("a")
-		Expect(err).To(MatchError("BeElected matcher expects a *locker.Node. Got:\n    <string>: a"))
+		Expect(err).To(MatchError("BeElected matcher expects a *locker.Node or another chaos.Elector (ID() string, Elected() bool). Got:\n    <string>: a"))
 		_, err = m.Match((*locker.Node)(nil))
-		Expect(err).To(MatchError("BeElected matcher expects a *locker.Node. Got:\n    <*locker.Node | 0x0>: nil"))
+		Expect(err).To(MatchError("BeElected matcher expects a *locker.Node or another chaos.Elector (ID() string, Elected() bool). Got:\n    <*locker.Node | 0x0>: nil"))
 		_, err = m.Match(cluster)
-		Expect(err).To(MatchError(MatchRegexp(`^BeElected matcher expects a \*locker.Node. Got:\n    <\*etcdtest.Cluster \| 0x[0-9a-f]+>$`)))
+		Expect(err).To(MatchError(MatchRegexp(`^BeElected matcher expects a \*locker.Node or another chaos.Elector \(ID\(\) string, Elected\(\) bool\). Got:\n    <\*etcdtest.Cluster \| 0x[0-9a-f]+>$`)))
 		Expect(m.(types.OracleMatcher).MatchMayChangeInTheFuture("a")).To(BeFalse())
 	})
 

@@ -2,11 +2,13 @@ package matchers
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 
 	"github.com/onsi/gomega/types"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/chaos"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
 )
 
@@ -16,7 +18,8 @@ import (
 //	Eventually([]*locker.Node{a, b, c}).Should(matchers.HaveExactlyOneElected())
 //	Consistently(nodes, "2s").Should(matchers.HaveExactlyOneElected())
 //
-// The actual must be a non-empty []*locker.Node. The failure message shows
+// The actual is a non-empty []*locker.Node, or a slice of any other
+// chaos.Elector (e.g. []*myAdapter or []chaos.Elector), read through Elected. The failure message shows
 // every node's view in a line, the election's keys in etcd, and each node's
 // last events. Once every node is closed none can be elected again, and
 // Eventually gives up at once.
@@ -29,19 +32,19 @@ type haveExactlyOneElectedMatcher struct {
 	last []nodeView
 }
 
-func asNodes(actual any) ([]*locker.Node, error) {
-	nodes, ok := actual.([]*locker.Node)
-	if ok {
-		for _, n := range nodes {
-			if n == nil {
-				ok = false
-			}
-		}
+func asNodes(actual any) ([]chaos.Elector, error) {
+	var electors []chaos.Elector
+	v := reflect.ValueOf(actual)
+	ok := v.Kind() == reflect.Slice
+	for i := 0; ok && i < v.Len(); i++ {
+		e, isElector := v.Index(i).Interface().(chaos.Elector)
+		ok = isElector && !isNil(e)
+		electors = append(electors, e)
 	}
-	if !ok || len(nodes) == 0 {
-		return nil, fmt.Errorf("HaveExactlyOneElected matcher expects a non-empty []*locker.Node without nil nodes. Got:\n%s", formatActual(actual))
+	if !ok || len(electors) == 0 {
+		return nil, fmt.Errorf("HaveExactlyOneElected matcher expects a non-empty []*locker.Node, or a slice of another chaos.Elector, without nil elements. Got:\n%s", formatActual(actual))
 	}
-	return nodes, nil
+	return electors, nil
 }
 
 func (m *haveExactlyOneElectedMatcher) Match(actual any) (bool, error) {
@@ -52,7 +55,7 @@ func (m *haveExactlyOneElectedMatcher) Match(actual any) (bool, error) {
 	views := make([]nodeView, len(nodes))
 	elected := 0
 	for i, n := range nodes {
-		views[i] = viewNode(n)
+		views[i] = viewElector(n)
 		if views[i].elected {
 			elected++
 		}
@@ -68,7 +71,7 @@ func (m *haveExactlyOneElectedMatcher) FailureMessage(actual any) string {
 	var ids []string
 	for _, v := range views {
 		if v.elected {
-			ids = append(ids, fmt.Sprintf("%q", v.node.ID()))
+			ids = append(ids, fmt.Sprintf("%q", v.elector.ID()))
 		}
 	}
 	what := "none is"
@@ -83,7 +86,7 @@ func (m *haveExactlyOneElectedMatcher) NegatedFailureMessage(actual any) string 
 	id := ""
 	for _, v := range views {
 		if v.elected {
-			id = v.node.ID()
+			id = v.elector.ID()
 		}
 	}
 	return fmt.Sprintf("Expected not exactly one of %d nodes to be elected, but %q is.\n%s", len(views), id, describeAll(views))
@@ -96,8 +99,8 @@ func (m *haveExactlyOneElectedMatcher) MatchMayChangeInTheFuture(actual any) boo
 	if err != nil {
 		return false
 	}
-	for _, n := range nodes {
-		if !n.Closed() {
+	for _, e := range nodes {
+		if n, ok := e.(*locker.Node); !ok || !n.Closed() {
 			return true
 		}
 	}
@@ -126,6 +129,10 @@ func describeAll(views []nodeView) string {
 		if v.joined {
 			own = fmt.Sprintf("own value %q", v.ownValue)
 		}
+		if v.node == nil {
+			fmt.Fprintf(&b, "elector %q: %s\n", v.elector.ID(), state)
+			continue
+		}
 		fmt.Fprintf(&b, "node %q: %s; leader %s; %s", v.node.ID(), state, v.leaderString(), own)
 		if v.err != nil {
 			fmt.Fprintf(&b, "; last error: %v", v.err)
@@ -134,13 +141,15 @@ func describeAll(views []nodeView) string {
 	}
 	read := map[string]bool{}
 	for _, v := range views {
-		if !read[v.node.Path()] {
+		if v.node != nil && !read[v.node.Path()] {
 			read[v.node.Path()] = true
 			b.WriteString(etcdSays(v.node.Client(), v.node.Layout()))
 		}
 	}
 	for _, v := range views {
-		b.WriteString(events(v.node.ID(), v.history, historyShown/2))
+		if v.node != nil {
+			b.WriteString(events(v.node.ID(), v.history, historyShown/2))
+		}
 	}
 	return b.String()
 }

@@ -8,13 +8,18 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/chaos"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
 )
 
 // nodeView is what a node sees at one instant: the state a node matcher
 // decides on and describes.
+//
+// An elector that is not a *locker.Node (any chaos.Elector) has only an ID
+// and a belief: node is nil and the view holds elected alone.
 type nodeView struct {
-	node      *locker.Node
+	elector   chaos.Elector
+	node      *locker.Node // nil for an elector of another kind
 	closed    bool
 	elected   bool
 	leader    locker.Leader
@@ -26,10 +31,29 @@ type nodeView struct {
 }
 
 func viewNode(n *locker.Node) nodeView {
-	v := nodeView{node: n, closed: n.Closed(), elected: n.Elected(), err: n.Err(), history: n.History()}
+	v := nodeView{elector: n, node: n, closed: n.Closed(), elected: n.Elected(), err: n.Err(), history: n.History()}
 	v.leader, v.hasLeader = n.Leader()
 	v.ownValue, v.joined = n.OwnValue()
 	return v
+}
+
+// viewElector is what any elector sees: a locker node's whole view, or
+// another elector's belief.
+func viewElector(e chaos.Elector) nodeView {
+	if n, ok := e.(*locker.Node); ok {
+		return viewNode(n)
+	}
+	return nodeView{elector: e, elected: e.Elected()}
+}
+
+// asElector returns actual as an elector, or an error naming the matcher
+// when it is not one.
+func asElector(matcher string, actual any) (chaos.Elector, error) {
+	e, ok := actual.(chaos.Elector)
+	if !ok || isNil(actual) {
+		return nil, fmt.Errorf("%s matcher expects a *locker.Node or another chaos.Elector (ID() string, Elected() bool). Got:\n%s", matcher, formatActual(actual))
+	}
+	return e, nil
 }
 
 // asNode returns actual as a node, or an error naming the matcher when it is
@@ -44,6 +68,9 @@ func asNode(matcher string, actual any) (*locker.Node, error) {
 
 // name identifies the node in a message: `node "a" on /election`.
 func (v nodeView) name() string {
+	if v.node == nil {
+		return fmt.Sprintf("elector %q", v.elector.ID())
+	}
 	return fmt.Sprintf("node %q on %s", v.node.ID(), v.node.Path())
 }
 
@@ -128,6 +155,9 @@ func etcdSays(client *clientv3.Client, keys locker.Layout) string {
 // describe is a node's full account: what it sees, what etcd says, and the
 // node's last events.
 func (v nodeView) describe() string {
+	if v.node == nil {
+		return fmt.Sprintf("elector %q sees:\n    elected: %s\n", v.elector.ID(), yesNo(v.elected))
+	}
 	return v.sees() + etcdSays(v.node.Client(), v.node.Layout()) + events(v.node.ID(), v.history, historyShown)
 }
 
