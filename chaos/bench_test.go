@@ -1,0 +1,41 @@
+//go:build unix
+
+package chaos_test
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/chaos"
+)
+
+// BenchmarkRecord measures what a Recording costs: reads per elector per
+// second and the CPU the process used meanwhile, as a share of one core,
+// for 3 electors at DefaultInterval. Each iteration records for 2 s; run it
+// once:
+//
+//	go test ./chaos -run '^$' -bench Record -benchtime 1x
+func BenchmarkRecord(b *testing.B) {
+	es := []chaos.Elector{&fake{id: "a"}, &fake{id: "b"}, &fake{id: "c"}}
+	es[0].(*fake).elected.Store(true)
+	for b.Loop() {
+		cpu0 := cpuTime(b)
+		rec := chaos.Record(es...)
+		start := time.Now()
+		time.Sleep(2 * time.Second) // the span being measured
+		rep := rec.Stop()
+		wall := time.Since(start)
+		cpu := cpuTime(b) - cpu0
+		b.ReportMetric(float64(rep.Samples)/wall.Seconds(), "samples/s/elector")
+		b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%cpu")
+	}
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
