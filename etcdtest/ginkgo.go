@@ -104,6 +104,13 @@ func registerLive(c *Cluster) {
 	live = append(live, c)
 }
 
+// liveClusters returns a copy of the live clusters.
+func liveClusters() []*Cluster {
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	return append([]*Cluster(nil), live...)
+}
+
 func unregisterLive(c *Cluster) {
 	liveMu.Lock()
 	defer liveMu.Unlock()

@@ -121,6 +121,18 @@ var _ = Describe("A child suite", func() {
 			})
 		}
 
+	case "slow":
+		It("is slow, with a member paused and cut off", func(ctx SpecContext) {
+			Expect(cluster.Member(2).Pause()).To(Succeed())
+			DeferCleanup(cluster.Member(2).Resume)
+			Expect(cluster.Isolate(2)).To(Succeed())
+			DeferCleanup(cluster.Heal)
+			write("slow-"+process(), os.Getpid())
+			// Long enough for two progress reports (--poll-progress-after=1s,
+			// --poll-progress-interval=1s): the spec stands for one that hangs.
+			time.Sleep(3 * time.Second)
+		})
+
 	case "noop":
 		It("boots a cluster", func() {})
 	}
