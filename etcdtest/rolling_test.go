@@ -9,9 +9,10 @@ import (
 	. "github.com/onsi/gomega"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/chaos"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
-	"github.com/etcd-test-cluster/etcd-test-cluster/internal/electiontest"
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
+	"github.com/etcd-test-cluster/etcd-test-cluster/matchers"
 )
 
 // clusterVersion polls c's cluster version.
@@ -75,9 +76,9 @@ var _ = Describe("Rolling version changes", func() {
 				Expect(n.Write(ctx, id)).To(Succeed())
 				nodes = append(nodes, n)
 			}
-			Eventually(func() []string { return electiontest.Elected(nodes...) }).WithContext(ctx).WithTimeout(5 * time.Second).Should(HaveLen(1))
-			sampler := electiontest.Sample(500*time.Microsecond, nodes...)
-			DeferCleanup(func() { sampler.Stop() })
+			Eventually(func() []string { return chaos.Elected(nodes...) }).WithContext(ctx).WithTimeout(5 * time.Second).Should(HaveLen(1))
+			rec := chaos.Record(chaos.Electors(nodes...)...)
+			DeferCleanup(func() { rec.Stop() })
 
 			for i, m := range c.Members() {
 				Expect(m.RestartOn(ctx, to)).To(Succeed())
@@ -87,9 +88,9 @@ var _ = Describe("Rolling version changes", func() {
 				}
 			}
 			Eventually(clusterVersion(c)).WithContext(ctx).WithTimeout(10 * time.Second).Should(Equal("3.7.0"))
-			Eventually(func() []string { return electiontest.Elected(nodes...) }).WithContext(ctx).WithTimeout(10 * time.Second).Should(HaveLen(1))
-			Expect(sampler.Stop()).To(BeEmpty(), "instants when two nodes believed they were elected")
-			Expect(sampler.Samples()).To(BeNumerically(">", 100))
+			Eventually(func() []string { return chaos.Elected(nodes...) }).WithContext(ctx).WithTimeout(10 * time.Second).Should(HaveLen(1))
+			Expect(rec.Samples()).To(BeNumerically(">", 100))
+			Expect(rec.Stop()).To(matchers.BeSafe())
 		})
 
 		It("boots a mixed-version cluster from Config.MemberVersions; it runs at the lowest release", func(ctx SpecContext) {
