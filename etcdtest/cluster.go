@@ -235,7 +235,9 @@ func (c *Cluster) Key(name string) Key {
 	return Key{name: name, client: c.core().client, via: "cluster"}
 }
 
-// Version returns the version of the etcd executable the members run ("v3.7.3").
+// Version returns the version of the etcd executable the cluster booted
+// with ("v3.7.3"). With Config.MemberVersions or after Member.RestartOn,
+// members may run others: see Member.Version and ClusterVersion.
 func (c *Cluster) Version() string { return c.core().bin.version.String() }
 
 // Binary returns the path of the etcd executable the members run; "" against
