@@ -138,6 +138,16 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 	return start, time.Since(t1)
 }
 
+// timed runs f, fails b on its error, and appends how long it took to into.
+func timed(b *testing.B, into *[]time.Duration, f func() error) {
+	b.Helper()
+	t0 := time.Now()
+	if err := f(); err != nil {
+		b.Fatal(err)
+	}
+	*into = append(*into, time.Since(t0))
+}
+
 func report(b *testing.B, what string, ds []time.Duration) {
 	slices.Sort(ds)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

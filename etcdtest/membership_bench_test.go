@@ -22,20 +22,13 @@ func BenchmarkMembership(b *testing.B) {
 	}
 	defer c.Stop(ctx)
 	var add, remove, addLearner, promote []time.Duration
-	timed := func(into *[]time.Duration, f func() error) {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			b.Fatal(err)
-		}
-		*into = append(*into, time.Since(t0))
-	}
 	b.ResetTimer()
 	for range b.N {
 		var m *Member
-		timed(&add, func() (err error) { m, err = c.AddMember(ctx); return err })
-		timed(&remove, func() error { return c.RemoveMember(ctx, m) })
-		timed(&addLearner, func() (err error) { m, err = c.AddMember(ctx, AsLearner()); return err })
-		timed(&promote, func() error { return c.PromoteMember(ctx, m) })
+		timed(b, &add, func() (err error) { m, err = c.AddMember(ctx); return err })
+		timed(b, &remove, func() error { return c.RemoveMember(ctx, m) })
+		timed(b, &addLearner, func() (err error) { m, err = c.AddMember(ctx, AsLearner()); return err })
+		timed(b, &promote, func() error { return c.PromoteMember(ctx, m) })
 		if err := c.RemoveMember(ctx, m); err != nil {
 			b.Fatal(err)
 		}

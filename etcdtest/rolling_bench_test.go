@@ -28,18 +28,11 @@ func BenchmarkRestartOn(b *testing.B) {
 	defer c.Stop(ctx)
 	m := c.Member(0)
 	var up, down, plain []time.Duration
-	timed := func(into *[]time.Duration, f func() error) {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			b.Fatal(err)
-		}
-		*into = append(*into, time.Since(t0))
-	}
 	b.ResetTimer()
 	for range b.N {
-		timed(&up, func() error { return m.RestartOn(ctx, to) })
-		timed(&down, func() error { return m.RestartOn(ctx, from) })
-		timed(&plain, func() error { return m.Restart(ctx) })
+		timed(b, &up, func() error { return m.RestartOn(ctx, to) })
+		timed(b, &down, func() error { return m.RestartOn(ctx, from) })
+		timed(b, &plain, func() error { return m.Restart(ctx) })
 	}
 	report(b, "up", up)
 	report(b, "down", down)
