@@ -15,7 +15,7 @@ import (
 // TestChild is not a test of its own: specs re-run this test binary with
 // ETCDTEST_CHILD set, to have a separate process boot clusters.
 //
-//	hold:  boot one cluster, write "<dir> <pid> <pid>..." to ETCDTEST_CHILD_OUT, block until killed
+//	hold:  boot one cluster (and a spare with ETCDTEST_CHILD_SPARE set), write "<dir> <pid> <pid>..." to ETCDTEST_CHILD_OUT, block until killed
 //	boots: boot and stop ETCDTEST_CHILD_N clusters in turn, one line per boot to ETCDTEST_CHILD_OUT
 func TestChild(t *testing.T) {
 	mode := os.Getenv("ETCDTEST_CHILD")
@@ -23,7 +23,7 @@ func TestChild(t *testing.T) {
 		t.Skip("runs only as a child process of the etcdtest suite")
 	}
 	out := os.Getenv("ETCDTEST_CHILD_OUT")
-	cfg := etcdtest.Config{DataDir: os.Getenv("ETCDTEST_CHILD_DATA")}
+	cfg := etcdtest.Config{DataDir: os.Getenv("ETCDTEST_CHILD_DATA"), Spare: os.Getenv("ETCDTEST_CHILD_SPARE") != ""}
 	ctx := context.Background()
 	switch mode {
 	case "hold":

@@ -109,6 +109,18 @@ type Config struct {
 	// (Binary or Version). etcd runs the cluster at its lowest minor
 	// release. Member.RestartOn changes one member's release later.
 	MemberVersions []string
+
+	// Spare keeps a warm spare: once a cluster of this config has started,
+	// another one of the same config boots in the background, and the next
+	// Start of an equal config (every field equal, after defaults) takes it
+	// ready instead of booting — a fresh cluster for the cost of a
+	// readiness check. A spare is checked again when it is handed over and
+	// never shared between processes; it costs what a running cluster costs
+	// (README "What it costs") for as long as the process runs or until it
+	// has been idle for 30s. PerSpec sets it. It is ignored with LogOutput
+	// (a spare's boot would log into it early), against an external
+	// cluster, and when $ETCDTEST_SPARES is "0".
+	Spare bool
 }
 
 var (

@@ -3,6 +3,7 @@ package etcdtest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,33 @@ func BeforeSuite(cfg Config) *Cluster {
 	return c
 }
 
+// PerSpec gives every spec a fresh cluster of its own: it registers a
+// BeforeEach that Launches a cluster of cfg into the returned handle, and
+// the cluster is stopped after the spec. Use it at the top level of a suite
+// file or in a container, like BeforeSuite:
+//
+//	var cluster = etcdtest.PerSpec(etcdtest.Config{})
+//
+// It is the hermetic choice: revisions start at 1, and no lease, user,
+// alarm, membership change or fault outlives its spec. The shared cluster
+// of BeforeSuite with Reset between specs is the cheaper choice when specs
+// only need an empty key space (README: "One cluster or one per spec").
+//
+// PerSpec turns on Config.Spare, so after the first spec each spec takes a
+// cluster that booted in the background while the spec before it ran;
+// $ETCDTEST_SPARES=0 turns that off. The handle points at the current
+// spec's cluster; using it outside a spec fails with a message saying so.
+func PerSpec(cfg Config) *Cluster {
+	c := &Cluster{pending: "etcdtest: the cluster from etcdtest.PerSpec is used outside a spec: " +
+		"each spec gets its own in a BeforeEach; use it inside It, BeforeEach, JustBeforeEach, AfterEach or DeferCleanup"}
+	cfg.Spare = true
+	ginkgo.BeforeEach(func() {
+		ginkgo.GinkgoHelper()
+		launchInto(c, cfg)
+	})
+	return c
+}
+
 // SkipIfExternal skips the current spec when the cluster is an external one
 // ($ETCDTEST_ENDPOINTS), whose processes and network the toolkit does not
 // control. Call it first in specs that kill, pause or partition members.
@@ -149,19 +177,28 @@ var _ = ginkgo.AfterEach(attachDiagnostics)
 // reporting nodes: stop every live cluster there, so an interrupted suite
 // leaves no data behind either. After a first ^C this runs before the
 // suite's own cleanup, which then finds the clusters stopped.
+//
+// A suite timeout ends the suite too, but runs its cleanup as usual: the
+// live clusters are left to it, and only the spares, which no cleanup
+// node of the suite stops, are stopped here.
 var _ = ginkgo.ReportAfterEach(func(r ginkgo.SpecReport) {
-	if r.State.Is(types.SpecStateInterrupted | types.SpecStateAborted) {
+	switch {
+	case r.State.Is(types.SpecStateInterrupted | types.SpecStateAborted):
 		stopLive()
+	case r.State.Is(types.SpecStateTimedout) && strings.HasPrefix(r.Failure.Message, "A suite timeout occurred"):
+		spares.close()
 	}
 })
 
 func stopLive() {
-	liveMu.Lock()
-	clusters := append([]*Cluster(nil), live...)
-	liveMu.Unlock()
+	clusters := liveClusters()
 	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
 	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); spares.close() }()
 	for _, c := range clusters {
 		c.Stop(ctx)
 	}
+	wg.Wait()
 }

@@ -87,15 +87,23 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 	}
 	sweepLeftovers(cfg.DataDir)
 	sweepLeftovers(os.TempDir())
-	for attempt := 1; ; attempt++ {
-		l, err := boot(ctx, cfg, bin, bins)
-		if err == nil {
-			return l, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			return nil, err
+	fresh := func(ctx context.Context) (*local, error) {
+		for attempt := 1; ; attempt++ {
+			l, err := boot(ctx, cfg, bin, bins)
+			if err == nil {
+				return l, nil
+			}
+			if !errors.Is(err, errPortTaken) || attempt == 3 {
+				return nil, err
+			}
 		}
 	}
+	if cfg.Spare && !sparesOff() {
+		if key, ok := spareKey(cfg, bin, bins); ok {
+			return spares.start(ctx, key, fileStamps(cfg, bins), cfg.DataDir, fresh)
+		}
+	}
+	return fresh(ctx)
 }
 
 // startContext bounds ctx by Config.StartTimeout.

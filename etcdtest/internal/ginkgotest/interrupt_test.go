@@ -1,7 +1,9 @@
 package ginkgotest_test
 
 import (
+	"slices"
 	"strconv"
+	"syscall"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -31,12 +33,16 @@ var _ = Describe("An interrupted suite", func() {
 				Expect(procfs.Alive(pid)).To(BeTrue())
 			}
 		}
+		if slices.Contains(env, perSpec) {
+			// Each process also boots a spare next to its spec's cluster.
+			Eventually(c.members).WithTimeout(eventually).Should(HaveLen(6*procs), "every process's cluster and spare run")
+		}
 		return c, recs
 	}
 
 	DescribeTable("stops every member and removes the data: one ^C",
-		func(ctx SpecContext, procs int) {
-			c, recs := hold(procs, nil)
+		func(ctx SpecContext, procs int, env ...string) {
+			c, recs := hold(procs, nil, env...)
 			c.interrupt()
 			Eventually(c.session).WithTimeout(eventually).Should(gexec.Exit())
 			Expect(c.session.ExitCode()).NotTo(Equal(0))
@@ -46,12 +52,13 @@ var _ = Describe("An interrupted suite", func() {
 		},
 		Entry("one process", 1),
 		Entry("ginkgo -p, 2 processes", 2),
+		Entry("ginkgo -p, 2 processes, per-spec clusters with spares", 2, perSpec),
 	)
 
 	DescribeTable("stops every member and removes the data: --timeout",
-		func(ctx SpecContext, procs int) {
+		func(ctx SpecContext, procs int, env ...string) {
 			// Long enough to boot on a busy machine; the specs then block until it ends.
-			c, recs := hold(procs, []string{"--timeout=6s"})
+			c, recs := hold(procs, []string{"--timeout=6s"}, env...)
 			Eventually(c.session).WithTimeout(eventually).Should(gexec.Exit())
 			Expect(c.session.ExitCode()).NotTo(Equal(0))
 			Expect(string(c.output.Contents())).To(ContainSubstring("timeout"))
@@ -61,13 +68,14 @@ var _ = Describe("An interrupted suite", func() {
 		},
 		Entry("one process", 1),
 		Entry("ginkgo -p, 2 processes", 2),
+		Entry("ginkgo -p, 2 processes, per-spec clusters with spares", 2, perSpec),
 	)
 
 	DescribeTable("leaves nothing behind after two ^C, which skip cleanup nodes",
-		func(ctx SpecContext, procs int) {
+		func(ctx SpecContext, procs int, env ...string) {
 			// Each spec has a cleanup that hangs, so the second ^C comes while
 			// Ginkgo is cleaning up, and skips the rest: the cluster's Stop too.
-			c, recs := hold(procs, nil, "GINKGOTEST_HANG_CLEANUP=1")
+			c, recs := hold(procs, nil, append(env, "GINKGOTEST_HANG_CLEANUP=1")...)
 			c.interrupt()
 			Eventually(c.files).WithArguments("cleanup-*").WithTimeout(eventually).Should(HaveLen(procs),
 				"the first ^C ends the specs and starts cleanup")
@@ -85,5 +93,19 @@ var _ = Describe("An interrupted suite", func() {
 		},
 		Entry("one process", 1),
 		Entry("ginkgo -p, 2 processes", 2),
+		Entry("ginkgo -p, 2 processes, per-spec clusters with spares", 2, perSpec),
 	)
+
+	It("leaves nothing behind when a test process with a spare is SIGKILLed", func(ctx SpecContext) {
+		c, recs := hold(1, nil, perSpec)
+		Expect(syscall.Kill(recs[0].Pid, syscall.SIGKILL)).To(Succeed())
+		Eventually(c.session).WithTimeout(eventually).Should(gexec.Exit())
+		// Nothing ran cleanup: the members die by the parent-death signal,
+		// and the reaper started with the first spare removes the data.
+		Eventually(c.survivors).WithArguments(recs).WithTimeout(shortly).Should(BeEmpty())
+		Eventually(c.leftovers).WithArguments(recs).WithTimeout(shortly).Should(BeEmpty())
+	})
 })
+
+// perSpec makes the child's specs use etcdtest.PerSpec, which keeps a spare.
+const perSpec = "GINKGOTEST_PERSPEC=1"

@@ -111,6 +111,7 @@ type record struct {
 	Dir       string   `json:"dir"`
 	Members   []int    `json:"members"`
 	Owner     string   `json:"owner"`
+	Spare     bool     `json:"spare"` // the spec's cluster booted before the spec began: a warm spare
 }
 
 // files returns the names of the child's output files matching pattern.
@@ -177,4 +178,17 @@ func (c *child) survivors(recs []record) []string {
 func cmdline(pid int) string {
 	s, _ := procfs.Cmdline(pid)
 	return s
+}
+
+// members lists the live processes whose command line names the child's
+// data dir: the members of its clusters and of its spares.
+func (c *child) members() []int {
+	var found []int
+	pids, _ := procfs.Pids()
+	for _, pid := range pids {
+		if procfs.Alive(pid) && strings.Contains(cmdline(pid), c.data+string(filepath.Separator)) {
+			found = append(found, pid)
+		}
+	}
+	return found
 }

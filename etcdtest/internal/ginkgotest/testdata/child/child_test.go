@@ -28,7 +28,15 @@ func TestChild(t *testing.T) {
 	RunSpecs(t, "ginkgotest child ("+mode+")")
 }
 
-var cluster = etcdtest.BeforeSuite(etcdtest.Config{DataDir: os.Getenv("GINKGOTEST_DATA")})
+// cluster is the process's BeforeSuite cluster or, with $GINKGOTEST_PERSPEC
+// set, each spec's own from PerSpec (with warm spares).
+var cluster = func() *etcdtest.Cluster {
+	cfg := etcdtest.Config{DataDir: os.Getenv("GINKGOTEST_DATA")}
+	if os.Getenv("GINKGOTEST_PERSPEC") != "" {
+		return etcdtest.PerSpec(cfg)
+	}
+	return etcdtest.BeforeSuite(cfg)
+}()
 
 // early-var: the handle used while the package initialises, before any suite runs.
 var _ = func() int {
@@ -48,6 +56,9 @@ type record struct {
 	Dir       string   `json:"dir"`
 	Members   []int    `json:"members"`
 	Owner     string   `json:"owner,omitempty"`
+	// Spare: the cluster's directory existed before the spec started,
+	// so it was a warm spare booted in the background.
+	Spare bool `json:"spare,omitempty"`
 }
 
 func newRecord() record {
@@ -121,6 +132,25 @@ var _ = Describe("A child suite", func() {
 			})
 		}
 
+	case "perspec":
+		// Six specs, each with a fresh cluster from PerSpec, each telling
+		// which cluster it got.
+		for i := 1; i <= 6; i++ {
+			It(fmt.Sprintf("gets a fresh cluster (%d)", i), func(ctx SpecContext) {
+				r := newRecord()
+				owner, err := os.Stat(filepath.Join(cluster.Dir(), "owner"))
+				Expect(err).NotTo(HaveOccurred())
+				r.Spare = owner.ModTime().Before(CurrentSpecReport().StartTime)
+				Expect(cluster.Key("/spec").Put(ctx, process())).To(Succeed())
+				resp, err := cluster.Client().Get(ctx, "/spec")
+				Expect(err).NotTo(HaveOccurred())
+				Expect(resp.Header.Revision).To(BeEquivalentTo(2), "a fresh cluster has seen one write")
+				// Slower than the spare's boot, as a spec that does real work is.
+				time.Sleep(300 * time.Millisecond)
+				write(fmt.Sprintf("perspec-%d", i), r)
+			})
+		}
+
 	case "slow":
 		It("is slow, with a member paused and cut off", func(ctx SpecContext) {
 			Expect(cluster.Member(2).Pause()).To(Succeed())
@@ -132,6 +162,26 @@ var _ = Describe("A child suite", func() {
 			// --poll-progress-interval=1s): the spec stands for one that hangs.
 			time.Sleep(3 * time.Second)
 		})
+
+	case "hundred":
+		// The suite BenchmarkSuite times: 100 specs, each writing and reading
+		// a key, then standing for the spec's own work for
+		// $GINKGOTEST_WORK (a sleep: what is measured is how the cluster
+		// per spec adds to it). Without $GINKGOTEST_PERSPEC the specs share
+		// the process's cluster and Reset it first.
+		work, _ := time.ParseDuration(os.Getenv("GINKGOTEST_WORK"))
+		if os.Getenv("GINKGOTEST_PERSPEC") == "" {
+			BeforeEach(func(ctx SpecContext) { Expect(cluster.Reset(ctx)).To(Succeed()) })
+		}
+		for i := 1; i <= 100; i++ {
+			It(fmt.Sprintf("uses a cluster (%d)", i), func(ctx SpecContext) {
+				Expect(cluster.Key("/spec").Put(ctx, process())).To(Succeed())
+				v, _, err := cluster.Key("/spec").Get(ctx)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(v).To(Equal(process()))
+				time.Sleep(work)
+			})
+		}
 
 	case "noop":
 		It("boots a cluster", func() {})
