@@ -14,6 +14,12 @@
 //		Expect(cluster.Member(0).Restart(ctx)).To(Succeed())
 //	})
 //
+// Or, where specs need a cluster nobody used before (revisions, leases,
+// auth, membership), one per spec, each booted in the background while the
+// spec before it runs (Config.Spare):
+//
+//	var cluster = etcdtest.PerSpec(etcdtest.Config{})
+//
 // # What a cluster is
 //
 // Start runs Config.Size etcd processes (3 by default) on loopback ports
@@ -26,7 +32,9 @@
 //
 // Members write their logs to a bounded buffer (Member.Logs), never to the
 // test process's output; Cluster.Diagnostics summarises the cluster and the
-// log tails for a failure report.
+// log tails for a failure report. Ginkgo's progress reports (a slow spec, a
+// SIGUSR1, a timeout) include each live cluster's raft leader, member states
+// and faults in force.
 //
 // # Faults
 //
