@@ -88,7 +88,12 @@ var _ = Describe("locker under chaos", func() {
 			duration, err = time.ParseDuration(d)
 			Expect(err).NotTo(HaveOccurred(), "CHAOS_DURATION must be a Go duration, e.g. 10m")
 		}
+		faults, err := chaos.ParseFaults(os.Getenv("CHAOS_FAULTS")) // one kind alone, e.g. to count its lapses
+		Expect(err).NotTo(HaveOccurred(), "CHAOS_FAULTS")
 		replay := fmt.Sprintf("CHAOS_SEED=%d CHAOS_DURATION=%v go test ./chaos -run TestChaos -v", seed, duration)
+		if faults != nil {
+			replay = fmt.Sprintf("CHAOS_FAULTS=%q %s", os.Getenv("CHAOS_FAULTS"), replay)
+		}
 		AddReportEntry("replay", replay)
 		GinkgoWriter.Printf("chaos: seed %d, duration %v; replay: %s\n", seed, duration, replay)
 
@@ -125,7 +130,7 @@ var _ = Describe("locker under chaos", func() {
 		handOverErr := make(chan error, 1)
 		go func() { handOverErr <- handOvers(hctx, seed, nodes) }()
 		tl, err := chaos.Run(ctx, cluster, chaos.Options{
-			Seed: seed, Duration: duration, Links: links, Recording: rec,
+			Seed: seed, Duration: duration, Faults: faults, Links: links, Recording: rec,
 			Check: exactlyOne(nodes), Log: GinkgoWriter,
 		})
 		stopHandOvers()

@@ -44,6 +44,25 @@ const (
 // Options.Links and is left out without them.
 var AllFaults = []Fault{Kill, Pause, Restart, Isolate, Partition, OneWay, Latency, Loss, CutClient, MoveLeader}
 
+// ParseFaults reads a comma-separated list of fault names ("kill,pause,cut
+// client"), as a suite takes them from an environment variable to run one
+// kind of fault alone or to replay another suite's schedule; "" is nil, which
+// Options reads as AllFaults.
+func ParseFaults(list string) ([]Fault, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	var faults []Fault
+	for _, name := range strings.Split(list, ",") {
+		f := Fault(strings.TrimSpace(name))
+		if !slices.Contains(AllFaults, f) {
+			return nil, fmt.Errorf("chaos: no fault %q; the faults are %q", f, AllFaults)
+		}
+		faults = append(faults, f)
+	}
+	return faults, nil
+}
+
 // Target says which members a fault hits.
 type Target string
 
