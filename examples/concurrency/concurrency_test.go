@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -20,12 +21,30 @@ import (
 // concurrency.Election campaigners, node i and campaigner i on the same
 // client link to member i, under one seeded fault schedule. Each library has
 // its own recording, so an overlap is always within one library.
+//
+// CHAOS_SEED, CHAOS_DURATION and CHAOS_FAULTS set the schedule as in the
+// chaos suite (default here: 15 s of kills, pauses, isolations and client
+// cut-offs), so the two can run the same one — the chaos suite's is every
+// fault:
+//
+//	CHAOS_SEED=7 CHAOS_DURATION=3m CHAOS_FAULTS="kill,pause,restart,isolate,partition,one-way cut,latency,loss,cut client,move leader" \
+//		go test ./examples/concurrency -timeout 0 -v
 var _ = Describe("concurrency.Election and locker under one chaos schedule", func() {
-	It("shows which of the two ever had two leaders", SpecTimeout(2*time.Minute), func(ctx SpecContext) {
+	duration := 15 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("CHAOS_DURATION")); err == nil {
+		duration = d
+	}
+	It("shows which of the two ever had two leaders", SpecTimeout(duration+time.Minute), func(ctx SpecContext) {
 		etcdtest.SkipIfExternal(cluster)
 		seed := time.Now().UnixNano()
 		if s := os.Getenv("CHAOS_SEED"); s != "" {
 			seed, _ = strconv.ParseInt(s, 10, 64)
+		}
+		faults := []chaos.Fault{chaos.Kill, chaos.Pause, chaos.Isolate, chaos.CutClient}
+		if env := os.Getenv("CHAOS_FAULTS"); env != "" {
+			var err error
+			faults, err = chaos.ParseFaults(env)
+			Expect(err).NotTo(HaveOccurred(), "CHAOS_FAULTS")
 		}
 
 		var (
@@ -53,8 +72,7 @@ var _ = Describe("concurrency.Election and locker under one chaos schedule", fun
 		Eventually(campaigners).WithTimeout(5 * time.Second).Should(matchers.HaveExactlyOneElected())
 
 		tl, err := chaos.Run(ctx, cluster, chaos.Options{
-			Seed: seed, Duration: 15 * time.Second, Links: links,
-			Faults:    []chaos.Fault{chaos.Kill, chaos.Pause, chaos.Isolate, chaos.CutClient},
+			Seed: seed, Duration: duration, Links: links, Faults: faults,
 			Recording: lockerRec,
 		})
 		Expect(err).NotTo(HaveOccurred())
@@ -65,7 +83,10 @@ var _ = Describe("concurrency.Election and locker under one chaos schedule", fun
 		AddReportEntry("faults", tl.String())
 		AddReportEntry("locker", lockerRep.String())
 		AddReportEntry("concurrency.Election", electionRep.String())
-		fmt.Fprintf(GinkgoWriter, "replay: CHAOS_SEED=%d go test ./examples/concurrency -v\nlocker: %s\nconcurrency.Election: %s\n", seed, lockerRep.Summary(), electionRep.Summary())
+		replay := fmt.Sprintf("CHAOS_SEED=%d CHAOS_DURATION=%v CHAOS_FAULTS=%q go test ./examples/concurrency -timeout 0 -v", seed, duration, joinFaults(faults))
+		AddReportEntry("replay", replay)
+		AddReportEntry("summary", "locker: "+lockerRep.Summary()+"\nconcurrency.Election: "+electionRep.Summary())
+		fmt.Fprintf(GinkgoWriter, "replay: %s\nlocker: %s\nconcurrency.Election: %s\n", replay, lockerRep.Summary(), electionRep.Summary())
 		if !electionRep.Safe() {
 			path, err := electionRep.SaveSVG("")
 			Expect(err).NotTo(HaveOccurred())
@@ -74,7 +95,15 @@ var _ = Describe("concurrency.Election and locker under one chaos schedule", fun
 
 		// What we hold locker to. concurrency.Election is only reported:
 		// whatever it does under these faults is the finding.
-		Expect(lockerRep).To(matchers.BeSafe(), "replay: CHAOS_SEED=%d", seed)
+		Expect(lockerRep).To(matchers.BeSafe(), "replay: %s", replay)
 		Expect(electionRep.Samples).To(BeNumerically(">", 1000), "the recorder watched concurrency.Election too")
 	})
 })
+
+func joinFaults(faults []chaos.Fault) string {
+	names := make([]string, len(faults))
+	for i, f := range faults {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ",")
+}
