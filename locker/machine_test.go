@@ -117,6 +117,14 @@ func TestMachine(t *testing.T) {
 			step{500, proved(2, 500), want{believes: true, wake: 900}},
 			step{600, proved(2, 450), want{believes: true, wake: 900}}, // an older read proves nothing new
 		)},
+		{"proofs in flight together, answered late and out of order: the latest sent counts", then(leader,
+			// The confirm loop sends a read every 100ms without waiting for
+			// answers, so two slow round trips in a row do not end the belief.
+			step{790, proved(2, 600), want{believes: true, wake: 1000}},
+			step{795, proved(2, 500), want{believes: true, wake: 1000}},
+			step{999, tick(), want{believes: true, wake: 1000}},
+			step{1000, tick(), want{events: []EventKind{EventDeselected}, confirm: true}},
+		)},
 		{"belief never outlives the lease", then(leader[:1],
 			step{0, join(2, 1000), want{events: []EventKind{EventJoined}}},
 			step{0, revision(2, put("b", 2, leaseB, "vb")), want{events: []EventKind{EventChanged}, wake: 400}},

@@ -125,40 +125,93 @@ func entryOf(id string, value []byte, createRev, modRev, lease int64) entry {
 }
 
 // confirmLoop proves, while this node is first in line, that its key still
-// exists under its live lease: a linearizable read every beliefWindow/4. The
-// node believes for beliefWindow after sending a read that proved it.
+// exists under its live lease: a linearizable read every proofInterval. The
+// node believes for beliefWindow after *sending* a read that proved it, so
+// what keeps the belief alive is how recently the last answered read was
+// sent. The reads go out on that schedule whether or not the previous one
+// has been answered: waiting for each answer before sending the next would
+// let two slow round trips in a row (a raft leader election, a slow link)
+// end the belief although every read succeeded — a lapse, a spurious
+// deselect for the user's code — and, through a client on several members,
+// one read stuck on a frozen member would hold up the next that the
+// balancer sends elsewhere. At most maxProofs reads are in flight; each
+// gives up after beliefWindow, when its answer could no longer prove
+// anything.
 func (n *Node) confirmLoop() {
 	defer n.loops.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	answers := make(chan proofOutcome, maxProofs) // never blocks a read: at most maxProofs are in flight
+	inFlight := 0
+	next := time.Now() // when the next read is due
 	for {
 		n.mu.Lock()
 		candidate, rev, lease := n.state.candidate(), n.state.own, n.state.lease.id
 		n.mu.Unlock()
 		wait := time.Hour
 		if candidate {
-			wait = n.confirm(rev, lease)
+			now := time.Now()
+			if !now.Before(next) && inFlight < maxProofs {
+				inFlight++
+				n.loops.Add(1)
+				go func() {
+					defer n.loops.Done()
+					answers <- n.confirm(rev, lease)
+				}()
+				next = now.Add(proofInterval)
+			}
+			if inFlight < maxProofs {
+				wait = max(next.Sub(now), 0)
+			} // else an answer wakes the loop
 		}
 		timer.Reset(wait)
 		select {
 		case <-n.ctx.Done():
 			return
-		case <-n.kickConfirm:
+		case <-n.kickConfirm: // a proof would elect this node now, or its key is new
+			next = time.Now()
 		case <-timer.C:
+		case o := <-answers:
+			inFlight--
+			switch o {
+			case proofAgain:
+				next = time.Now()
+			case proofFailed:
+				if t := time.Now().Add(10 * time.Millisecond); t.Before(next) {
+					next = t
+				}
+			}
 		}
 	}
 }
 
-// confirm reads this node's key, created at rev under lease, feeds the
-// answer to the machine, and says when to read again.
-func (n *Node) confirm(rev int64, lease clientv3.LeaseID) time.Duration {
+// proofInterval is how often the first node in line proves its key: four
+// reads per belief window, so that up to three in a row may be lost or late
+// before the belief lapses.
+const proofInterval = beliefWindow / 4
+
+// maxProofs bounds the reads in flight: more could not be answered in time
+// to prove anything, since each gives up after beliefWindow.
+const maxProofs = 4
+
+type proofOutcome int
+
+const (
+	proofDone   proofOutcome = iota // answered and fed to the machine
+	proofAgain                      // the node's key changed meanwhile: read again now
+	proofFailed                     // no answer: read again soon
+)
+
+// confirm reads this node's key, created at rev under lease, and feeds the
+// answer to the machine.
+func (n *Node) confirm(rev int64, lease clientv3.LeaseID) proofOutcome {
 	sent := time.Now()
-	ctx, cancel := context.WithTimeout(n.ctx, beliefWindow/2)
+	ctx, cancel := context.WithTimeout(n.ctx, beliefWindow)
 	resp, err := n.client.Get(clientv3.WithRequireLeader(ctx), n.Key())
 	cancel()
 	if err != nil {
 		n.step(func(*machine, time.Time) { n.lastErr = err })
-		return 10 * time.Millisecond
+		return proofFailed
 	}
 	var found entry
 	ok := len(resp.Kvs) == 1
@@ -169,7 +222,7 @@ func (n *Node) confirm(rev int64, lease clientv3.LeaseID) time.Duration {
 	again := false
 	n.step(func(m *machine, now time.Time) { again = m.proof(rev, lease, sent, found, ok, now) })
 	if again {
-		return 0
+		return proofAgain
 	}
-	return beliefWindow / 4
+	return proofDone
 }
