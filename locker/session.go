@@ -123,15 +123,26 @@ func (n *Node) join(ctx context.Context) error {
 	if rev != 0 {
 		return nil
 	}
-	if lease == 0 {
+	for try := 0; ; try++ {
+		if lease == 0 {
+			var err error
+			if lease, err = n.grant(ctx); err != nil {
+				return err
+			}
+		}
 		var err error
-		if lease, err = n.grant(ctx); err != nil {
+		rev, err = n.create(ctx, lease)
+		if err == nil {
+			break
+		}
+		// The lease expired since it was last kept alive (create told the
+		// machine so): the session was lost under the node, which starts a
+		// new one anyway. Do it now, once, rather than fail the Write that
+		// asked to join for a loss the node recovers from by itself.
+		if !isLeaseNotFound(err) || try > 0 {
 			return err
 		}
-	}
-	rev, err := n.create(ctx, lease)
-	if err != nil {
-		return err
+		lease = 0
 	}
 	n.step(func(m *machine, now time.Time) {
 		n.lastErr = nil
