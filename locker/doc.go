@@ -51,6 +51,40 @@
 // machine, or machines with sane clocks); it does not depend on their clocks
 // agreeing.
 //
+// # Who can end an election, and what the next node waits for
+//
+// The next node in line may believe as soon as the old leader's belief is
+// provably over. What it can prove depends on who removed the old key, and
+// all it sees is a delete event:
+//
+//   - The leader itself (Reset, Close, Write): it stops believing before it
+//     sends the transaction that deletes its key, and the same transaction
+//     writes a resign marker naming the key. The next node sees the marker and
+//     believes at once.
+//   - Lease expiry (the leader crashed, froze, or lost etcd: its client cut
+//     off, its member killed, paused or isolated): the leader stopped
+//     believing at "last keep-alive sent + TTL"; etcd expires the lease no
+//     earlier (it renews a lease when it receives a keep-alive, which is after
+//     it was sent, and refuses to renew an expired one), and deletes the key
+//     after it expired. This one alone needs no wait.
+//   - Another client revokes the lease (an operator's etcdctl lease revoke, a
+//     test): the key goes at once, and the leader, if it cannot hear etcd,
+//     goes on believing until its last proof + 400ms.
+//   - Another client deletes the key (etcdtest's Cluster.Reset, etcdctl del):
+//     the same, with the lease still alive.
+//   - Compaction deletes no key, but a node whose watch fell behind it reloads
+//     the path and cannot tell how a first key it missed went away.
+//
+// etcd records an expiry exactly as it records a revocation — a lease revoke
+// in the raft log, the same delete events — and keeps the leader's keep-alive
+// times to itself (TimeToLive answers in whole seconds). So no node can prove
+// that a key went by expiry, and after every deletion without a marker the
+// next node waits the whole 400ms. That is the price of the guarantee against
+// revocation and deletion by other clients: a crashed leader (TTL 1s) is
+// replaced in about 1.6s, 1.2s of it etcd's expiry (the TTL from the last
+// keep-alive, plus etcd's half-second lease check) and 0.4s the wait
+// (BenchmarkCrashedLeader, seen-ms and median-ms).
+//
 // What it cannot promise without fencing: a leader may start an action just
 // before its belief ends, and the action may land after another node was
 // elected — a process paused between a check and a write (a GC pause, a
