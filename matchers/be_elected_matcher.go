@@ -79,6 +79,7 @@ func nodeMayChange(actual any) bool {
 	if n, ok := actual.(*locker.Node); ok {
 		return n != nil && !n.Closed()
 	}
-	_, ok := actual.(chaos.Elector)
-	return ok && !isNil(actual)
+	_, elector := actual.(chaos.Elector)
+	_, observer := actual.(Observer)
+	return (elector || observer) && !isNil(actual)
 }

@@ -14,10 +14,12 @@ import (
 //	Eventually(follower).Should(matchers.HaveLeader(Not(Equal(oldLeader))))
 //	Eventually(node).Should(matchers.HaveLeader("")) // no leader
 //
-// The actual must be a *locker.Node. The ID is that of the first key under
-// the path as the node sees it (locker.Node.Leader), "" when there is none
-// (IDs are never empty). That leader may still be proving itself; use
-// BeElected on it for the moment it acts.
+// The actual is a *locker.Node or any other Observer. For a node, the ID is
+// that of the first key under the path as the node sees it
+// (locker.Node.Leader), "" when there is none (IDs are never empty). That
+// leader may still be proving itself; use BeElected on it for the moment it
+// acts. For another observer it is the ID its Leader method returns, "" when
+// it returns false.
 func HaveLeader(expected any) types.GomegaMatcher {
 	return &haveLeaderMatcher{expected: expect(expected)}
 }
@@ -30,11 +32,11 @@ type haveLeaderMatcher struct {
 }
 
 func (m *haveLeaderMatcher) Match(actual any) (bool, error) {
-	n, err := asNode("HaveLeader", actual)
+	o, err := asObserver("HaveLeader", actual)
 	if err != nil {
 		return false, err
 	}
-	v := viewNode(n)
+	v := viewObserver(o)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.last = v
@@ -51,7 +53,7 @@ func (m *haveLeaderMatcher) NegatedFailureMessage(actual any) string {
 
 func (m *haveLeaderMatcher) message(actual any, negated bool) string {
 	m.mu.Lock()
-	v := lastOrNow(m.last, actual)
+	v := lastObservedOrNow(m.last, actual)
 	var inner string
 	if negated {
 		inner = m.expected.matcher.NegatedFailureMessage(v.leader.ID)

@@ -62,8 +62,10 @@ etcd says (keys under %[1]s/ in create-revision order, revision `, path, revA)))
 		bailsOutEarly(b, matchers.HaveLeader("b"))
 	})
 
-	It("is an error, not a mismatch, on anything but a node", func() {
+	It("is an error, not a mismatch, on anything but an observer", func() {
 		_, err := matchers.HaveLeader("a").Match(cluster.Key("/x"))
-		Expect(err).To(MatchError("HaveLeader matcher expects a *locker.Node. Got:\n    <etcdtest.Key>: /x via cluster"))
+		Expect(err).To(MatchError("HaveLeader matcher expects a *locker.Node or another matchers.Observer (ID() string, Leader() (locker.Leader, bool)). Got:\n    <etcdtest.Key>: /x via cluster"))
+		_, err = matchers.HaveLeader("a").Match(&flagElector{id: "no leader method"})
+		Expect(err).To(MatchError(HavePrefix("HaveLeader matcher expects a *locker.Node or another matchers.Observer")))
 	})
 })

@@ -26,7 +26,9 @@ import (
 //     /test via node2: ..."), and Eventually reads again on its next poll; or
 //   - a *locker.Node: the elected value as the node sees it
 //     (locker.Node.Leader), its own belief with no request to etcd, so Match
-//     cannot fail to read. A node that sees no leader has no value to match.
+//     cannot fail to read. A node that sees no leader has no value to match;
+//   - any other Observer: the Value of the leader its Leader method returns,
+//     no value when it returns false.
 //
 // Gomega has a HaveValue of its own: import this package qualified.
 func HaveValue(expected any) types.GomegaMatcher {
@@ -57,11 +59,11 @@ func (m *haveValueMatcher) Match(actual any) (bool, error) {
 		}
 		return m.expected.matcher.Match(r.value)
 	}
-	n, err := asNode("HaveValue", actual)
+	o, err := asObserver("HaveValue", actual)
 	if err != nil {
-		return false, fmt.Errorf("HaveValue matcher expects an etcdtest.Key or a *locker.Node. Got:\n%s", formatActual(actual))
+		return false, fmt.Errorf("HaveValue matcher expects an etcdtest.Key, a *locker.Node or another matchers.Observer (ID() string, Leader() (locker.Leader, bool)). Got:\n%s", formatActual(actual))
 	}
-	v := viewNode(n)
+	v := viewObserver(o)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.isNode, m.node = true, v
@@ -95,7 +97,7 @@ func (m *haveValueMatcher) message(actual any, negated bool) string {
 			return fmt.Sprintf("The value of key %s:\n%s", r.key, m.expected.matcher.FailureMessage(r.value))
 		}
 	}
-	v := lastOrNow(m.node, actual)
+	v := lastObservedOrNow(m.node, actual)
 	var head string
 	switch {
 	case !v.hasLeader:

@@ -170,12 +170,12 @@ etcd says: no candidate keys under %[1]s/ (revision `, path)))
 		})
 	})
 
-	It("is an error, not a mismatch, on anything but a key or a node", func() {
+	It("is an error, not a mismatch, on anything but a key or an observer", func() {
 		m := matchers.HaveValue("v")
 		_, err := m.Match("/matchers/key")
-		Expect(err).To(MatchError("HaveValue matcher expects an etcdtest.Key or a *locker.Node. Got:\n    <string>: /matchers/key"))
+		Expect(err).To(MatchError("HaveValue matcher expects an etcdtest.Key, a *locker.Node or another matchers.Observer (ID() string, Leader() (locker.Leader, bool)). Got:\n    <string>: /matchers/key"))
 		_, err = m.Match((*etcdtest.Key)(nil))
-		Expect(err).To(MatchError("HaveValue matcher expects an etcdtest.Key or a *locker.Node. Got:\n    <*etcdtest.Key | 0x0>: nil"))
+		Expect(err).To(MatchError("HaveValue matcher expects an etcdtest.Key, a *locker.Node or another matchers.Observer (ID() string, Leader() (locker.Leader, bool)). Got:\n    <*etcdtest.Key | 0x0>: nil"))
 		Expect(m.(types.OracleMatcher).MatchMayChangeInTheFuture(42)).To(BeFalse())
 	})
 })

@@ -12,14 +12,28 @@ import (
 	"github.com/etcd-test-cluster/etcd-test-cluster/locker"
 )
 
+// Observer is anything that can say which node it sees elected, and with
+// what value: *locker.Node, or an adapter around another election library.
+// HaveLeader and HaveValue accept one. It is defined here rather than in
+// chaos because its answer is a locker.Leader, and chaos must not depend on
+// locker; an adapter fills in ID and Value (and Revision, its fencing token,
+// where it has one).
+type Observer interface {
+	ID() string                    // names it in failure messages
+	Leader() (locker.Leader, bool) // the elected node as it sees it; false when it sees none
+}
+
 // nodeView is what a node sees at one instant: the state a node matcher
 // decides on and describes.
 //
 // An elector that is not a *locker.Node (any chaos.Elector) has only an ID
-// and a belief: node is nil and the view holds elected alone.
+// and a belief: node is nil and the view holds elected alone. An Observer
+// that is not a *locker.Node adds the leader it sees, and its belief only if
+// it is an elector too.
 type nodeView struct {
-	elector   chaos.Elector
-	node      *locker.Node // nil for an elector of another kind
+	elector   chaos.Elector // nil for an observer that is not an elector
+	observer  Observer      // nil for an elector that is not an observer
+	node      *locker.Node  // nil for an elector or observer of another kind
 	closed    bool
 	elected   bool
 	leader    locker.Leader
@@ -31,7 +45,7 @@ type nodeView struct {
 }
 
 func viewNode(n *locker.Node) nodeView {
-	v := nodeView{elector: n, node: n, closed: n.Closed(), elected: n.Elected(), err: n.Err(), history: n.History()}
+	v := nodeView{elector: n, observer: n, node: n, closed: n.Closed(), elected: n.Elected(), err: n.Err(), history: n.History()}
 	v.leader, v.hasLeader = n.Leader()
 	v.ownValue, v.joined = n.OwnValue()
 	return v
@@ -43,7 +57,56 @@ func viewElector(e chaos.Elector) nodeView {
 	if n, ok := e.(*locker.Node); ok {
 		return viewNode(n)
 	}
-	return nodeView{elector: e, elected: e.Elected()}
+	v := nodeView{elector: e, elected: e.Elected()}
+	if o, ok := e.(Observer); ok {
+		v.observer = o
+		v.leader, v.hasLeader = observe(o)
+	}
+	return v
+}
+
+// viewObserver is what any observer sees: a locker node's whole view, or
+// another observer's leader (and belief, if it is an elector).
+func viewObserver(o Observer) nodeView {
+	if n, ok := o.(*locker.Node); ok {
+		return viewNode(n)
+	}
+	if e, ok := o.(chaos.Elector); ok {
+		return viewElector(e)
+	}
+	v := nodeView{observer: o}
+	v.leader, v.hasLeader = observe(o)
+	return v
+}
+
+// observe asks o whom it sees elected. An observer that sees none may still
+// return a stale Leader with false: the view holds none, so HaveLeader
+// matches "" as the doc says.
+func observe(o Observer) (locker.Leader, bool) {
+	l, ok := o.Leader()
+	if !ok {
+		return locker.Leader{}, false
+	}
+	return l, true
+}
+
+// lastObservedOrNow is what the last Match saw, or what actual sees now if
+// Match was not called with it.
+func lastObservedOrNow(last nodeView, actual any) nodeView {
+	if o, ok := actual.(Observer); ok && !isNil(actual) && last.observer != o {
+		return viewObserver(o)
+	}
+	return last
+}
+
+// asObserver returns actual as an observer, or an error naming the matcher
+// when it is not one.
+func asObserver(matcher string, actual any) (Observer, error) {
+	o, ok := actual.(Observer)
+	if !ok || isNil(actual) {
+		return nil, fmt.Errorf("%s matcher expects a *locker.Node or another matchers.Observer (ID() string, Leader() (locker.Leader, bool)). Got:\n%s", matcher, formatActual(actual))
+	}
+	return o, nil
 }
 
 // asElector returns actual as an elector, or an error naming the matcher
@@ -56,22 +119,20 @@ func asElector(matcher string, actual any) (chaos.Elector, error) {
 	return e, nil
 }
 
-// asNode returns actual as a node, or an error naming the matcher when it is
-// not one.
-func asNode(matcher string, actual any) (*locker.Node, error) {
-	n, ok := actual.(*locker.Node)
-	if !ok || n == nil {
-		return nil, fmt.Errorf("%s matcher expects a *locker.Node. Got:\n%s", matcher, formatActual(actual))
-	}
-	return n, nil
-}
-
 // name identifies the node in a message: `node "a" on /election`.
 func (v nodeView) name() string {
 	if v.node == nil {
-		return fmt.Sprintf("elector %q", v.elector.ID())
+		return fmt.Sprintf("elector %q", v.id())
 	}
 	return fmt.Sprintf("node %q on %s", v.node.ID(), v.node.Path())
+}
+
+// id is the ID of whatever the view is of.
+func (v nodeView) id() string {
+	if v.elector != nil {
+		return v.elector.ID()
+	}
+	return v.observer.ID()
 }
 
 // leaderString describes the leader this node sees.
@@ -156,7 +217,14 @@ func etcdSays(client *clientv3.Client, keys locker.Layout) string {
 // node's last events.
 func (v nodeView) describe() string {
 	if v.node == nil {
-		return fmt.Sprintf("elector %q sees:\n    elected: %s\n", v.elector.ID(), yesNo(v.elected))
+		s := fmt.Sprintf("elector %q sees:\n", v.id())
+		if v.elector != nil {
+			s += fmt.Sprintf("    elected: %s\n", yesNo(v.elected))
+		}
+		if v.observer != nil {
+			s += fmt.Sprintf("    leader:  %s\n", v.leaderString())
+		}
+		return s
 	}
 	return v.sees() + etcdSays(v.node.Client(), v.node.Layout()) + events(v.node.ID(), v.history, historyShown)
 }
