@@ -266,7 +266,17 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 	}
 	ctx, cancel := l.startContext(ctx)
 	defer cancel()
-	if _, err := l.client.MemberRemove(ctx, m.id); err != nil {
+	// Asked through another member: the one removed stops itself once it
+	// applies its removal, and answers the call that removed it with
+	// "server stopped" although the removal went through.
+	via := l.client
+	for _, o := range l.members() {
+		if o != m && o.State() == Running && !o.learner.Load() {
+			via = o.client
+			break
+		}
+	}
+	if _, err := via.MemberRemove(ctx, m.id); err != nil {
 		return fmt.Errorf("etcdtest: RemoveMember(%s): %w", m.name, err)
 	}
 	// etcd stops a removed member by itself, in its own time; the data is
