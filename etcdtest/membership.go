@@ -133,12 +133,31 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 	return m, l.settle(ctx, "AddMember("+m.name+")")
 }
 
+// stallAfter is how long a new member may take to serve before waitJoined
+// takes it for stalled: ~0.1 s is usual, 5.3 s is etcd's publish stall.
+// publishGrace is how long after its log says it applied a snapshot: a
+// member whose publish survived serves within milliseconds of that.
+const (
+	stallAfter   = 1500 * time.Millisecond
+	publishGrace = 300 * time.Millisecond
+)
+
 // waitJoined polls until m serves as this cluster's member and, as a
 // voter, answers a linearizable read; as a learner, has caught up with the
 // leader's log as it was when m started.
+//
+// A member joining a cluster whose raft log the leader has compacted (etcd
+// 3.6+ does so every 100 entries) receives a snapshot, and applying it
+// resets its peer streams. When that races the member's first proposal —
+// publishing its name, without which it serves no client — the proposal is
+// lost and etcd waits out its 5.2 s publish timeout before it tries again.
+// A member that has not served within stallAfter is therefore restarted
+// once: with the snapshot on disk, it publishes at once.
 func (l *local) waitJoined(ctx context.Context, m *Member) error {
 	var target uint64 // the leader's raft index, once known
 	var last error
+	started, restarted := time.Now(), false
+	var snapshotAt time.Time // when its log first said it applied a snapshot
 	for {
 		if done, err := m.exited(); done {
 			return l.exitError(m, err)
@@ -146,6 +165,19 @@ func (l *local) waitJoined(ctx context.Context, m *Member) error {
 		last = l.joinedOnce(ctx, m, &target)
 		if last == nil {
 			return nil
+		}
+		if !restarted && snapshotAt.IsZero() && strings.Contains(m.Logs(), `"applied snapshot"`) {
+			snapshotAt = time.Now()
+		}
+		if !restarted && (time.Since(started) > stallAfter || !snapshotAt.IsZero() && time.Since(snapshotAt) > publishGrace) {
+			restarted = true
+			fmt.Fprintf(m.log, "--- etcdtest: %s did not serve within %v of joining (%v); restarting it once (see waitJoined) ---\n", m.name, stallAfter, last)
+			if p, _ := m.signal(syscall.SIGKILL, Killed); p != nil {
+				<-p.done
+			}
+			if err := m.start(); err != nil {
+				return err
+			}
 		}
 		select {
 		case <-ctx.Done():
