@@ -71,7 +71,13 @@ func provision(ctx context.Context, cfg Config) (etcdBinary, error) {
 		return etcdBinary{}, fmt.Errorf("etcdtest: %s asks for etcd %s, but managed builds start at v3.5 (go.etcd.io/etcd/server/v3); "+
 			"for etcd 3.4 install it (Debian: apt-get install etcd-server) and set %s=/usr/bin/etcd", source, canonicalVersion(ver), EnvBinary)
 	}
-	path, err = managedBuild(ctx, canonicalVersion(ver))
+	return managedBinary(ctx, ver)
+}
+
+// managedBinary returns the managed build of release ver (3.5 or later),
+// building it if needed, checked like any other executable.
+func managedBinary(ctx context.Context, ver string) (etcdBinary, error) {
+	path, err := managedBuild(ctx, canonicalVersion(ver))
 	if err != nil {
 		return etcdBinary{}, err
 	}

@@ -41,6 +41,10 @@ func AsLearner() MemberOption { return func(o *memberOptions) { o.learner = true
 // AsLearner and not promoted yet.
 func (m *Member) Learner() bool { return m.learner.Load() }
 
+// votes reports whether the member counts toward the quorum: neither
+// removed nor a learner.
+func (m *Member) votes() bool { return m.State() != Removed && !m.learner.Load() }
+
 // AddMember adds a member to the running cluster, as etcd's operators do:
 // it announces the member (etcd's MemberAdd), starts its process on
 // reserved ports with its own data dir, peer proxy and log, and returns it
@@ -287,13 +291,7 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 	}
 	l.opMu.Lock()
 	defer l.opMu.Unlock()
-	voters := 0
-	for _, o := range l.members() {
-		if o.State() != Removed && !o.learner.Load() {
-			voters++
-		}
-	}
-	if voters == 1 && !m.learner.Load() {
+	if len(voters(l.members())) == 1 && m.votes() {
 		return fmt.Errorf("etcdtest: RemoveMember(%s): it is the last voting member; a cluster needs one (add another first, or Stop the cluster)", m.name)
 	}
 	ctx, cancel := l.startContext(ctx)

@@ -124,11 +124,7 @@ func binaryFor(ctx context.Context, release string) (etcdBinary, error) {
 	if !v.atLeast(3, 5) {
 		return etcdBinary{}, fmt.Errorf("managed builds start at v3.5; for etcd 3.4 pass the path of an installed etcd (Debian: /usr/bin/etcd)")
 	}
-	path, err := managedBuild(ctx, canonicalVersion(release))
-	if err != nil {
-		return etcdBinary{}, err
-	}
-	return inspectBinary(ctx, path, "managed build")
+	return managedBinary(ctx, release)
 }
 
 // ClusterVersion returns the version the cluster runs at, as etcd reports

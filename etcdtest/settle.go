@@ -123,14 +123,8 @@ func (c *local) settleContext(ctx context.Context, op string) error {
 func (c *local) majority() []*Member {
 	ms := c.members()
 	up := func(m *Member) bool { return m.State() == Running }
-	votes := func(m *Member) bool { return m.State() != Removed && !m.learner.Load() }
 	f := c.faults.load()
-	voters := 0
-	for _, m := range ms {
-		if votes(m) {
-			voters++
-		}
-	}
+	quorum := len(voters(ms))/2 + 1
 	seen := make([]bool, len(ms))
 	var best []*Member
 	bestVotes := 0
@@ -152,7 +146,7 @@ func (c *local) majority() []*Member {
 		}
 		n := 0
 		for _, j := range comp {
-			if votes(ms[j]) {
+			if ms[j].votes() {
 				n++
 			}
 		}
@@ -164,7 +158,7 @@ func (c *local) majority() []*Member {
 			}
 		}
 	}
-	if bestVotes < voters/2+1 {
+	if bestVotes < quorum {
 		return nil
 	}
 	return best

@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,7 +191,7 @@ func (c *Cluster) RecoverSpace(ctx context.Context) error {
 	if maj := voters(l.majority()); len(maj) != len(members) {
 		var cut []string
 		for _, m := range members {
-			if !containsMember(maj, m) {
+			if !slices.Contains(maj, m) {
 				cut = append(cut, m.name)
 			}
 		}
@@ -318,20 +319,11 @@ func repair(st State) string {
 func voters(ms []*Member) []*Member {
 	var vs []*Member
 	for _, m := range ms {
-		if m.State() != Removed && !m.learner.Load() {
+		if m.votes() {
 			vs = append(vs, m)
 		}
 	}
 	return vs
-}
-
-func containsMember(ms []*Member, m *Member) bool {
-	for _, o := range ms {
-		if o == m {
-			return true
-		}
-	}
-	return false
 }
 
 // probeWrite sends cli a write that changes nothing: a transaction whose
