@@ -155,11 +155,11 @@ type CompareTarget string
 
 // The targets of etcd's compares.
 const (
-	CompareValue    CompareTarget = "value"
-	CompareVersion  CompareTarget = "version"
-	CompareCreate   CompareTarget = "create"
-	CompareMod      CompareTarget = "mod"
-	CompareLease    CompareTarget = "lease"
+	CompareValue   CompareTarget = "value"
+	CompareVersion CompareTarget = "version"
+	CompareCreate  CompareTarget = "create"
+	CompareMod     CompareTarget = "mod"
+	CompareLease   CompareTarget = "lease"
 )
 
 // Compare is one condition of a transaction (clientv3.Cmp).
