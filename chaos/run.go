@@ -97,6 +97,11 @@ type Options struct {
 	// report's timeline and picture show the faults.
 	Recording *Recording
 
+	// History, when set, gets every step as a fault window (History.Note),
+	// so a check of its operations names the faults in force at each one
+	// and its picture shows them.
+	History *History
+
 	// Check, when set, runs after every heal; an error ends the run (after
 	// healing) and is returned. Liveness checks go here, for example
 	// "exactly one elector is elected again within 5 s".
@@ -208,6 +213,9 @@ func Run(ctx context.Context, c *etcdtest.Cluster, opts Options) (Timeline, erro
 		tl.Steps = append(tl.Steps, s)
 		if opts.Recording != nil {
 			opts.Recording.Note(s)
+		}
+		if opts.History != nil {
+			opts.History.Note(s)
 		}
 		if err != nil {
 			runErr = fmt.Errorf("chaos: step %s: %w (replay: %s)", s, err, tl.Replay())
