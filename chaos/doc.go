@@ -1,6 +1,9 @@
-// Package chaos checks any leader election under real faults: a seeded,
-// replayable fault schedule for an etcdtest cluster, and a recorder that
-// samples every elector's belief and reports when two believed at once.
+// Package chaos judges code that depends on etcd under real faults: a
+// seeded, replayable fault schedule for an etcdtest cluster; a recorder that
+// samples any elector's belief and reports when two believed at once; and
+// histories of what the code did with etcd — every KV call and watch
+// response of the clients it was given, and the calls of its own API —
+// checked for linearizability and watch reliability.
 //
 //	rec := chaos.Record(a, b, c) // anything with ID() string and Elected() bool
 //	tl, err := chaos.Run(ctx, cluster, chaos.Options{Seed: 42, Duration: 20 * time.Second, Recording: rec})
@@ -51,4 +54,48 @@
 // the cluster at that moment; the Timeline records whom each step hit).
 // Timeline.Replay is the Options literal that replays a run: put it in the
 // failure message.
+//
+// # Checking your own code's history
+//
+// A History records what the code under test does with etcd. Give the code
+// a client from History.Client in place of its own, and every Get, Put,
+// Delete, Txn and Do it makes (or a library it hands the client to:
+// concurrency.Session, Mutex, Election, the leasing KV) is recorded — call
+// and return on a monotonic clock, request, response, outcome — and so is
+// every watch response it is delivered:
+//
+//	h := chaos.NewHistory()
+//	cli := h.Client(cluster.Client()) // one per simulated process
+//	go myCode(cli)
+//	_, err := chaos.Run(ctx, cluster, chaos.Options{Seed: 7, Duration: 10 * time.Second, History: h})
+//	h.Stop()
+//	Expect(h).To(matchers.BeLinearizable())
+//	Expect(h).To(matchers.HaveReliableWatches())
+//	Expect(cluster).To(matchers.BeConsistent())
+//
+// A write that returns an error after it may have reached etcd (a deadline,
+// an unavailable member, a lost connection) is recorded as of unknown
+// outcome: the checker lets it take effect at any point after its call, or
+// never. BeLinearizable (History.CheckLinearizable) checks the KV calls
+// with porcupine against a model of etcd's KV, values and revisions, key by
+// key (keys a range read or a transaction touches together are checked
+// together); it names the operations that cannot be ordered, with the
+// faults of Run (Options.History) in force at the time, and writes
+// porcupine's HTML picture of the history. HaveReliableWatches
+// (History.CheckWatches) holds every watch to etcd's watch guarantees,
+// against etcd's own history of the watched keys, which Stop reads.
+//
+// The KV level cannot see an application's lost update: two
+// read-modify-writes without a compare-and-swap make a perfectly
+// linearizable KV history. So a History also records the calls of the
+// code's own API, checked against a model of what it promises — Register,
+// Counter, Set, Bank, or any porcupine.Model:
+//
+//	bank := h.API("bank", chaos.Bank(500))
+//	call := bank.Call(client, chaos.Transfer{From: "a", To: "b", Amount: 10})
+//	if err := transfer(ctx, "a", "b", 10); err != nil {
+//		call.Unknown()
+//	} else {
+//		call.Return(nil)
+//	}
 package chaos

@@ -402,4 +402,3 @@ func within(ctx, done context.Context) (context.Context, context.CancelFunc) {
 	context.AfterFunc(cctx, func() { stop() }) // either way, nothing stays registered on done
 	return cctx, cancel
 }
-
