@@ -12,6 +12,7 @@ outcomes of locker nodes, keys, and the health of an etcdtest cluster.
 	Eventually(cluster).Should(matchers.HaveAlarm("NOSPACE"))
 	Eventually(cluster).Should(matchers.HaveClusterVersion("3.7"))
 	Eventually(member).ShouldNot(matchers.BeLearner())
+	Expect(cluster).To(matchers.BeConsistent())
 
 Import this package qualified, as matchers: Gomega exports a HaveValue of its
 own (which dereferences pointers), so a dot import of both does not compile.
