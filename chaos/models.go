@@ -89,30 +89,30 @@ func describeOutput(output any) string { return fmt.Sprintf("%v (a %T)", output,
 
 func quoted(s string) string { return strconv.Quote(s) }
 
-// maybe is a write that may have taken effect or not: Partition wraps an
-// Unknown write in it (see the file comment).
-type maybe struct{ input any }
+// maybeApplied is a write that may have taken effect or not: Partition
+// wraps an Unknown write in it (see the file comment).
+type maybeApplied struct{ input any }
 
-// foreign is an input the model does not take; Step refuses it, and the
+// notAnInput is an input the model does not take; Step refuses it, and the
 // description says which inputs the model takes.
-type foreign struct{ input any }
+type notAnInput struct{ input any }
 
-// kind sorts a model's inputs for settle.
-type kind int
+// inputKind sorts a model's inputs for settleUnknowns.
+type inputKind int
 
 const (
-	isRead kind = iota
-	isWrite
-	isForeign
+	readInput inputKind = iota
+	writeInput
+	otherInput
 )
 
-// settle prepares one partition for the check: reads with a nil output are
-// left out, and writes with a nil output that returned after every call in
-// the partition began are marked maybe. Such a write can be linearized
-// after every other operation (nothing is bound to follow it), which is
-// what "never took effect" looks like, so marking it loses nothing. The
-// caller's operations are not changed.
-func settle(ops []porcupine.Operation, kindOf func(any) kind) []porcupine.Operation {
+// settleUnknowns prepares one partition for the check: reads with a nil
+// output are left out, and writes with a nil output that returned after
+// every call in the partition began are marked maybeApplied. Such a write
+// can be linearized after every other operation (nothing is bound to
+// follow it), which is what "never took effect" looks like, so marking it
+// loses nothing. The caller's operations are not changed.
+func settleUnknowns(ops []porcupine.Operation, kindOf func(any) inputKind) []porcupine.Operation {
 	var lastCall int64
 	for _, op := range ops {
 		lastCall = max(lastCall, op.Call)
@@ -120,26 +120,26 @@ func settle(ops []porcupine.Operation, kindOf func(any) kind) []porcupine.Operat
 	out := make([]porcupine.Operation, 0, len(ops))
 	for _, op := range ops {
 		switch kindOf(op.Input) {
-		case isRead:
+		case readInput:
 			if unknownOutput(op.Output) {
 				continue
 			}
-		case isWrite:
+		case writeInput:
 			if unknownOutput(op.Output) && op.Return >= lastCall {
-				op.Input = maybe{op.Input}
+				op.Input = maybeApplied{op.Input}
 			}
-		case isForeign:
-			op.Input = foreign{op.Input}
+		case otherInput:
+			op.Input = notAnInput{op.Input}
 		}
 		out = append(out, op)
 	}
 	return out
 }
 
-// oneStep applies a deterministic step to every branch of a maybe: the
-// states a write may leave, taken or not.
-func oneStep(state, input any, apply func(state, input any) any) []any {
-	if m, ok := input.(maybe); ok {
+// stepMaybe applies a write's deterministic step, to both branches of a
+// maybeApplied: the states a write may leave, taken or not.
+func stepMaybe(state, input any, apply func(state, input any) any) []any {
+	if m, ok := input.(maybeApplied); ok {
 		return []any{state, apply(state, m.input)}
 	}
 	return []any{apply(state, input)}
@@ -170,7 +170,7 @@ func Register() porcupine.Model {
 		Hash:           func(state any) uint64 { return hashStrings(state.(string)) },
 		DescribeOperation: func(input, output any) string {
 			switch in := input.(type) {
-			case maybe:
+			case maybeApplied:
 				return fmt.Sprintf("write %s=%q (may not have taken effect)", in.input.(Write).Key, in.input.(Write).Value)
 			case Write:
 				return fmt.Sprintf("write %s=%q", in.Key, in.Value)
@@ -187,20 +187,20 @@ func Register() porcupine.Model {
 	return nm.ToModel()
 }
 
-func registerKind(input any) kind {
+func registerKind(input any) inputKind {
 	switch input.(type) {
 	case Read:
-		return isRead
+		return readInput
 	case Write:
-		return isWrite
+		return writeInput
 	}
-	return isForeign
+	return otherInput
 }
 
 func registerStep(state, input, output any) []any {
 	switch in := input.(type) {
-	case maybe, Write:
-		return oneStep(state, in, func(_, w any) any { return w.(Write).Value })
+	case maybeApplied, Write:
+		return stepMaybe(state, in, func(_, w any) any { return w.(Write).Value })
 	case Read:
 		if v, ok := output.(string); unknownOutput(output) || ok && v == state.(string) {
 			return []any{state}
@@ -240,14 +240,14 @@ func partitionRegister(history []porcupine.Operation) [][]porcupine.Operation {
 		parts[i] = append(parts[i], op)
 	}
 	for i := range parts {
-		parts[i] = settle(parts[i], registerKind)
+		parts[i] = settleUnknowns(parts[i], registerKind)
 	}
 	return parts
 }
 
 // partitionRegisterEvents splits an event history by key, like
 // partitionRegister; writes stay as they are (always applied, which is
-// exact, see the file comment) since events carry no times to settle by.
+// exact, see the file comment) since events carry no times to settleUnknowns by.
 func partitionRegisterEvents(history []porcupine.Event) [][]porcupine.Event {
 	keyOf := map[int]string{} // event Id -> the partition of its call
 	index := map[string]int{}
@@ -290,14 +290,14 @@ func partitionRegisterEvents(history []porcupine.Event) [][]porcupine.Event {
 func Counter() porcupine.Model {
 	nm := porcupine.NondeterministicModel{
 		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
-			return [][]porcupine.Operation{settle(history, counterKind)}
+			return [][]porcupine.Operation{settleUnknowns(history, counterKind)}
 		},
 		Init: func() []any { return []any{int64(0)} },
 		Step: counterStep,
 		Hash: func(state any) uint64 { return uint64(state.(int64)) * 0x9e3779b97f4a7c15 },
 		DescribeOperation: func(input, output any) string {
 			switch in := input.(type) {
-			case maybe:
+			case maybeApplied:
 				return fmt.Sprintf("add %d (may not have taken effect)", in.input.(Add).N)
 			case Add:
 				return fmt.Sprintf("add %d", in.N)
@@ -314,20 +314,20 @@ func Counter() porcupine.Model {
 	return nm.ToModel()
 }
 
-func counterKind(input any) kind {
+func counterKind(input any) inputKind {
 	switch input.(type) {
 	case ReadCounter:
-		return isRead
+		return readInput
 	case Add:
-		return isWrite
+		return writeInput
 	}
-	return isForeign
+	return otherInput
 }
 
 func counterStep(state, input, output any) []any {
 	switch in := input.(type) {
-	case maybe, Add:
-		return oneStep(state, in, func(s, a any) any { return s.(int64) + a.(Add).N })
+	case maybeApplied, Add:
+		return stepMaybe(state, in, func(s, a any) any { return s.(int64) + a.(Add).N })
 	case ReadCounter:
 		if n, ok := asInt64(output); unknownOutput(output) || ok && n == state.(int64) {
 			return []any{state}
@@ -386,7 +386,7 @@ func asInt64(v any) (int64, bool) {
 func Set() porcupine.Model {
 	nm := porcupine.NondeterministicModel{
 		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
-			return [][]porcupine.Operation{settle(history, setKind)}
+			return [][]porcupine.Operation{settleUnknowns(history, setKind)}
 		},
 		Init:  func() []any { return []any{setState(nil)} },
 		Step:  setStep,
@@ -394,7 +394,7 @@ func Set() porcupine.Model {
 		Hash:  func(state any) uint64 { return hashStrings(state.(setState)...) },
 		DescribeOperation: func(input, output any) string {
 			switch in := input.(type) {
-			case maybe:
+			case maybeApplied:
 				return fmt.Sprintf("insert %q (may not have taken effect)", in.input.(Insert).Element)
 			case Insert:
 				return fmt.Sprintf("insert %q", in.Element)
@@ -431,20 +431,20 @@ func (s setState) insert(e string) setState {
 	return slices.Insert(slices.Clip(s), i, e)
 }
 
-func setKind(input any) kind {
+func setKind(input any) inputKind {
 	switch input.(type) {
 	case ReadSet:
-		return isRead
+		return readInput
 	case Insert:
-		return isWrite
+		return writeInput
 	}
-	return isForeign
+	return otherInput
 }
 
 func setStep(state, input, output any) []any {
 	switch in := input.(type) {
-	case maybe, Insert:
-		return oneStep(state, in, func(s, i any) any { return s.(setState).insert(i.(Insert).Element) })
+	case maybeApplied, Insert:
+		return stepMaybe(state, in, func(s, i any) any { return s.(setState).insert(i.(Insert).Element) })
 	case ReadSet:
 		if unknownOutput(output) {
 			return []any{state}
@@ -495,7 +495,7 @@ func Bank(total int64) porcupine.Model {
 						continue
 					}
 				default:
-					op.Input = foreign{op.Input}
+					op.Input = notAnInput{op.Input}
 				}
 				reads = append(reads, op)
 			}
@@ -511,7 +511,7 @@ func Bank(total int64) porcupine.Model {
 					return true, state
 				}
 				bs, ok := output.(map[string]int64)
-				return ok && balanced(bs, total), state
+				return ok && bankBalanced(bs, total), state
 			}
 			return false, state
 		},
@@ -532,8 +532,8 @@ func Bank(total int64) porcupine.Model {
 	}
 }
 
-// balanced is Bank's invariant.
-func balanced(bs map[string]int64, total int64) bool {
+// bankBalanced is Bank's invariant.
+func bankBalanced(bs map[string]int64, total int64) bool {
 	var sum int64
 	for _, b := range bs {
 		if b < 0 {
@@ -570,7 +570,7 @@ func describeBalances(bs map[string]int64, total int64) string {
 
 // describeForeign is the description of an input a model does not take.
 func describeForeign(input any, model, takes string) string {
-	if f, ok := input.(foreign); ok {
+	if f, ok := input.(notAnInput); ok {
 		input = f.input
 	}
 	return fmt.Sprintf("%#v: not an input of chaos.%s, which takes %s", input, model, takes)

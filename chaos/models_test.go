@@ -126,7 +126,7 @@ func TestCheckModelRegister(t *testing.T) {
 }
 
 // A deterministic model meets a write that never took effect at every
-// read after it and backtracks over every subset of them; the maybe marks
+// read after it and backtracks over every subset of them; the maybeApplied marks
 // decide this at once.
 func TestCheckModelRegisterManyUnknownWrites(t *testing.T) {
 	ops := []porcupine.Operation{call(0, 0, 1, Write{"k", "base"}, nil)}
@@ -363,7 +363,7 @@ func TestCheckModelDescriptions(t *testing.T) {
 		want          string
 	}{
 		{Register(), Write{"k", "v"}, nil, `write k="v"`},
-		{Register(), maybe{Write{"k", "v"}}, nil, `write k="v" (may not have taken effect)`},
+		{Register(), maybeApplied{Write{"k", "v"}}, nil, `write k="v" (may not have taken effect)`},
 		{Register(), Read{"k"}, "v", `read k -> "v"`},
 		{Register(), Read{"k"}, 7, `read k -> 7 (a int), not a string`},
 		{Register(), Add{1}, nil, `chaos.Add{N:1}: not an input of chaos.Register, which takes chaos.Read and chaos.Write`},
@@ -396,7 +396,7 @@ func TestCheckModelDescriptions(t *testing.T) {
 		}
 	}
 	m := Register()
-	_, s := m.Step(m.Init(), maybe{Write{"k", "v"}}, nil)
+	_, s := m.Step(m.Init(), maybeApplied{Write{"k", "v"}}, nil)
 	if got, want := m.DescribeState(s), `{"", "v"}`; got != want {
 		t.Errorf("after an unknown write: DescribeState = %q, want %q", got, want)
 	}
