@@ -136,8 +136,15 @@ func (h *History) closeWatch(w *Watch) {
 }
 
 // startOf is the first revision watch w can deliver: its WithRev, else the
-// one after its created notice's.
+// one after its created notice's; for a watch ended by compaction, the
+// compacted revision (what it could have had before is gone, and etcd said
+// so).
 func startOf(w Watch) int64 {
+	for _, r := range w.Responses {
+		if r.CompactRevision != 0 {
+			return max(w.Revision, r.CompactRevision)
+		}
+	}
 	if w.Revision > 0 {
 		return w.Revision
 	}
