@@ -48,6 +48,13 @@ var _ = Describe("A started cluster", func() {
 		Expect(cluster.Member(1).Key("/test").String()).To(Equal("/test via node2"))
 	})
 
+	It("numbers its members by their index in Members(), the int the fault methods take", func() {
+		for i, m := range cluster.Members() {
+			Expect(m.Index()).To(Equal(i))
+			Expect(cluster.Member(m.Index())).To(BeIdenticalTo(m))
+		}
+	})
+
 	It("pins a member's client to that member alone", func() {
 		Expect(cluster.Member(2).Client().Endpoints()).To(Equal([]string{cluster.Member(2).ClientURL()}))
 		Expect(cluster.Client().Endpoints()).To(Equal(cluster.Endpoints()))

@@ -54,6 +54,11 @@ type process struct {
 // Name returns the member's etcd name (node1, node2, ...).
 func (m *Member) Name() string { return m.name }
 
+// Index returns the member's index in Members(): the int Member, Isolate,
+// Partition and the other fault methods take. It never changes (a removed
+// member keeps its index, an added one takes the next).
+func (m *Member) Index() int { return m.index }
+
 // ID returns the member's raft ID as etcd reports it.
 func (m *Member) ID() uint64 { return m.id }
 

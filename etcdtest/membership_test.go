@@ -44,6 +44,7 @@ var _ = Describe("Membership changes", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(m.Name()).To(Equal("node4"))
 		Expect(c.Member(3)).To(BeIdenticalTo(m))
+		Expect(m.Index()).To(Equal(3))
 		Expect(c.Members()).To(HaveLen(4))
 		Expect(m.State()).To(Equal(etcdtest.Running))
 		Expect(m.Learner()).To(BeFalse())
