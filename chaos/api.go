@@ -98,9 +98,11 @@ func (c *Call) Return(output any) { c.end(Succeeded, output) }
 
 // Unknown records that the call returned without saying whether it took
 // effect (a timeout, a lost connection): it may have, at any point after its
-// call, or never. The checker gives the model a nil output for it, so a
-// model's Step must accept any state change for a nil output that the input
-// can make (the built-in models do).
+// call, or never. The checker gives the model the output Unknown (the
+// Outcome constant, never a value a call returns) and a return at the end
+// of the history, so a model's Step must accept an Unknown output with any
+// state change the input can make, and none (the built-in models do; see
+// models.go for how they keep that cheap).
 func (c *Call) Unknown() { c.end(Unknown, nil) }
 
 // Fail records that the call failed without any effect: the checker leaves
@@ -120,7 +122,7 @@ func (c *Call) end(o Outcome, output any) {
 
 // Operations returns the API's calls as porcupine operations, in the order
 // they were called: a call that was Unknown (or never ended) returns at
-// the end of the history with a nil output, a Failed one is left out.
+// the end of the history with the output Unknown, a Failed one is left out.
 // Times are nanoseconds since NewHistory.
 func (a *API) Operations() []porcupine.Operation {
 	a.mu.Lock()
@@ -138,7 +140,7 @@ func (a *API) Operations() []porcupine.Operation {
 		case c.ended && c.outcome == Succeeded:
 			ops = append(ops, porcupine.Operation{ClientId: c.client, Input: c.input, Call: int64(c.call), Output: c.output, Return: int64(c.ret)})
 		default:
-			ops = append(ops, porcupine.Operation{ClientId: c.client, Input: c.input, Call: int64(c.call), Output: nil, Return: int64(end), Metadata: "outcome unknown"})
+			ops = append(ops, porcupine.Operation{ClientId: c.client, Input: c.input, Call: int64(c.call), Output: Unknown, Return: int64(end), Metadata: "outcome unknown"})
 		}
 	}
 	return ops

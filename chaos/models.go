@@ -6,19 +6,19 @@ package chaos
 // the small types below and whose outputs are plain values (a string, an
 // int64, a []string, a map).
 //
-// Unknown outcomes. API.Operations gives a call recorded as Unknown a nil
-// output and returns it at the end of the history, after every other call
+// Unknown outcomes. API.Operations gives a call recorded as Unknown the
+// output Unknown (the Outcome) and returns it at the end of the history, after every other call
 // began: the effect may have landed at any point after the call, or never.
 // "Never" is the same, to the checker, as "after everything else", so a
 // model that always applies a write is exact; but porcupine then meets a
 // write that did not land at every read after it and backtracks over every
 // subset of such writes — 2^k for k of them, in a history that passes. So
-// each model's Partition marks every write with a nil output that returned
+// each model's Partition marks every write with an Unknown output that returned
 // after the last call began (all the Unknown ones) as "applied or not",
 // and its Step takes both branches at once (porcupine's
 // NondeterministicModel): the states the reads rule out fall away, and a
-// history with many unknown writes is decided in one pass. A read with a
-// nil output tells nothing: Step accepts it unchanged, and Partition leaves
+// history with many unknown writes is decided in one pass. A read with an
+// Unknown output tells nothing: Step accepts it unchanged, and Partition leaves
 // it out, so it cannot make porcupine search either.
 
 import (
@@ -33,8 +33,7 @@ import (
 )
 
 // Read is a Register input: read the value of Key. Its output is the value,
-// a string: "" when the key has none. Return nil only for an unknown
-// outcome (Call.Unknown does that).
+// a string: "" when the key has none.
 type Read struct{ Key string }
 
 // Write is a Register input: set Key to Value. Its output is not looked at
@@ -82,7 +81,7 @@ func (ReadBalances) String() string { return "read balances" }
 
 // unknownOutput says whether a call's output is the one API.Operations
 // gives a call whose outcome is unknown.
-func unknownOutput(output any) bool { return output == nil }
+func unknownOutput(output any) bool { return output == Unknown }
 
 // describeOutput shows an output of the wrong type with its type.
 func describeOutput(output any) string { return fmt.Sprintf("%v (a %T)", output, output) }
@@ -106,8 +105,8 @@ const (
 	otherInput
 )
 
-// settleUnknowns prepares one partition for the check: reads with a nil
-// output are left out, and writes with a nil output that returned after
+// settleUnknowns prepares one partition for the check: reads with an Unknown
+// output are left out, and writes with an Unknown output that returned after
 // every call in the partition began are marked maybeApplied. Such a write
 // can be linearized after every other operation (nothing is bound to
 // follow it), which is what "never took effect" looks like, so marking it

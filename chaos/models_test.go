@@ -26,7 +26,7 @@ func modelOp(client int, call, ret int64, input, output any) porcupine.Operation
 // modelUnknown is an operation whose outcome is unknown, as API.Operations
 // gives it: a nil output, returning at the end.
 func modelUnknown(client int, at int64, input any) porcupine.Operation {
-	return porcupine.Operation{ClientId: client, Input: input, Call: at, Return: modelEnd, Metadata: "outcome unknown"}
+	return porcupine.Operation{ClientId: client, Input: input, Call: at, Output: Unknown, Return: modelEnd, Metadata: "outcome unknown"}
 }
 
 type modelCase struct {
@@ -328,7 +328,7 @@ func TestCheckModelAPI(t *testing.T) {
 		bank.Call(2, ReadBalances{}).Return(map[string]int64{"a": 90, "b": 110, "c": 100})
 		read := bank.Call(2, ReadBalances{})
 		ops := bank.Operations()
-		if len(ops) != 4 || ops[1].Output != nil || ops[1].Return <= ops[2].Return || ops[3].Return != ops[1].Return {
+		if len(ops) != 4 || ops[1].Output != Unknown || ops[1].Return <= ops[2].Return || ops[3].Return != ops[1].Return {
 			t.Fatalf("Operations: want 4 (the failed one left out) with the unknown and unended calls returning last, got %+v", ops)
 		}
 		if !porcupine.CheckOperations(bank.Model(), ops) {
