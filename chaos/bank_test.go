@@ -32,6 +32,7 @@ import (
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/chaos"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+	"github.com/etcd-test-cluster/etcd-test-cluster/matchers"
 )
 
 const (
@@ -279,15 +280,13 @@ var _ = Describe("a bank on concurrency.NewSTM under chaos", func() {
 			Expect(s.reads).To(BeNumerically(">=", 1), "reads that returned during the run; %s", summary)
 			Expect(len(tl.Steps)).To(BeNumerically(">=", 2), "fault steps")
 
-			// TODO(lead): matchers.BeLinearizable — Expect(h).To(matchers.BeLinearizable())
-			// and NotTo, once it lands; until then its check, directly.
-			check := h.CheckLinearizable()
-			AddReportEntry("check", check.String())
 			if safe {
-				Expect(check.OK()).To(BeTrue(), "%s\n%s", summary, check)
+				Expect(h).To(matchers.BeLinearizable(), summary)
 				Expect(totalOf(final)).To(Equal(int64(bankTotal)), "the final total")
 			} else {
-				Expect(check.OK()).To(BeFalse(), summary)
+				Expect(h).NotTo(matchers.BeLinearizable(), summary)
+				check := h.CheckLinearizable()
+				AddReportEntry("check", check.String())
 				Expect(check.Violations[0].API).To(Equal("bank"), "%s", check)
 				Expect(check.Violations[0].Undecided).To(BeFalse(), "%s", check)
 			}
