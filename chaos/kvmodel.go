@@ -71,6 +71,9 @@ type keyState struct {
 	exists existence
 	known  fields
 	value  string
+	// hidden: the value is one no call shows — written by a write of
+	// unknown outcome whose value no read returned (see kvCall.anon).
+	hidden bool
 	lease  int64
 	// create is the create revision or, not known, its lowest possible
 	// value; createMax, when not 0, its highest.
@@ -205,7 +208,7 @@ func (st *stepper) observe(keys []keyState, j int, kv KV, keysOnly bool) bool {
 		})
 	}
 	if !keysOnly {
-		if k.knows(knowValue) && k.value != kv.Value {
+		if k.hidden || (k.knows(knowValue) && k.value != kv.Value) {
 			return mismatch("value")
 		}
 		k.value, k.known = kv.Value, k.known|knowValue
@@ -249,7 +252,8 @@ func fixed(field *int64, hi int64, exact bool, seen int64) bool {
 
 // put writes op to key j (present or absent, not unseen) at revision rev;
 // rev 0 is a write of unknown outcome: some revision above the floor.
-func (st *stepper) put(keys []keyState, j int, op Op, rev int64) bool {
+// hidden: no call shows the value it writes.
+func (st *stepper) put(keys []keyState, j int, op Op, rev int64, hidden bool) bool {
 	k := keys[j]
 	if rev != 0 && rev <= k.floor {
 		return st.fail(func() string {
@@ -276,7 +280,7 @@ func (st *stepper) put(keys []keyState, j int, op Op, rev int64) bool {
 		}
 	}
 	if !op.IgnoreValue {
-		n.value, n.known = op.Value, n.known|knowValue
+		n.value, n.hidden, n.known = op.Value, hidden, n.known|knowValue
 	}
 	if !op.IgnoreLease {
 		n.lease, n.known = op.Lease, n.known|knowLease
@@ -349,7 +353,12 @@ func compareOne(k keyState, c Compare) tri {
 	}
 	switch c.Target {
 	case CompareValue:
-		if !k.knows(knowValue) {
+		switch {
+		case k.hidden && c.Result == "=":
+			return no // a value no call shows is none a compare names
+		case k.hidden && c.Result == "!=":
+			return yes
+		case k.hidden || !k.knows(knowValue):
 			return maybe
 		}
 		return truth(holds(c.Result, strings.Compare(k.value, c.Value)))
@@ -481,6 +490,11 @@ type kvCall struct {
 	cmps      [][]int
 	then, els [][]int
 	expand    []int // keys whose existence an answer may not tell: compared or put
+	// anon is the class of a write of unknown outcome whose effect no call
+	// can tell from another's of its class (-1 for none), and seq its place
+	// in that class by call: see anonClasses.
+	anon int
+	seq  int32
 }
 
 // maxAlternatives bounds the states one call may fork a store into; keys
@@ -492,6 +506,9 @@ const maxAlternatives = 64
 // follow s. A call of unknown outcome always can: if it could not take
 // effect, it did not.
 func (st *stepper) apply(s store, c *kvCall) []store {
+	if c.anon >= 0 {
+		return st.applyAnon(s, c)
+	}
 	var out []store
 	alts := forks(s.keys, c.expand)
 	for _, keys := range alts {
@@ -505,6 +522,26 @@ func (st *stepper) apply(s store, c *kvCall) []store {
 	}
 	if c.unknown && len(out) == 0 {
 		out = append(out, s)
+	}
+	return out
+}
+
+// applyAnon steps s through an anonymous write: only in its turn (the
+// ones of its class called before it have been placed), after which the
+// next may follow.
+func (st *stepper) applyAnon(s store, c *kvCall) []store {
+	if s.anon[c.anon] != c.seq {
+		return nil
+	}
+	var out []store
+	for _, keys := range forks(s.keys, c.expand) {
+		out = st.applyUnknown(s, keys, c, out)
+	}
+	if len(out) == 0 {
+		out = append(out, s)
+	}
+	for i := range out {
+		out[i] = out[i].bumped(c.anon)
 	}
 	return out
 }
@@ -730,7 +767,7 @@ func (st *stepper) putOp(keys []keyState, j int, op Op, res *Result, rev int64) 
 			return false
 		}
 	}
-	return st.put(keys, j, op, rev)
+	return st.put(keys, j, op, rev, false)
 }
 
 // deleteOp checks a Delete's answer (how many it deleted, and which when
@@ -827,7 +864,7 @@ func (st *stepper) applyUnknown(s store, keys []keyState, c *kvCall, out []store
 				pin(ks, c.cmps[i], cmp)
 			}
 		}
-		if st.writeUnknown(ks, branch, idx) {
+		if st.writeUnknown(ks, branch, idx, c.anon >= 0) {
 			out = append(out, s.rehash(ks))
 		}
 	}
@@ -835,11 +872,11 @@ func (st *stepper) applyUnknown(s store, keys []keyState, c *kvCall, out []store
 }
 
 // writeUnknown applies a branch's writes at an unknown revision.
-func (st *stepper) writeUnknown(keys []keyState, branch []Op, idx [][]int) bool {
+func (st *stepper) writeUnknown(keys []keyState, branch []Op, idx [][]int, hidden bool) bool {
 	for i, op := range branch {
 		switch op.Type {
 		case OpPut:
-			if !st.put(keys, idx[i][0], op, 0) {
+			if !st.put(keys, idx[i][0], op, 0, hidden) {
 				return false
 			}
 		case OpDelete:
@@ -856,9 +893,12 @@ func (st *stepper) writeUnknown(keys []keyState, branch []Op, idx [][]int) bool 
 	return true
 }
 
-// store is one possible state of a partition's keys, with its hash.
+// store is one possible state of a partition's keys, with its hash: per
+// key what is known, and per class of anonymous writes how many have been
+// placed.
 type store struct {
 	keys []keyState
+	anon []int32
 	hash uint64
 }
 
@@ -871,6 +911,25 @@ type indexedKey struct {
 
 func hashKey(i int, k keyState) uint64 { return maphash.Comparable(kvSeed, indexedKey{i, k}) }
 
+type classCount struct {
+	class int
+	n     int32
+}
+
+func hashCount(class int, n int32) uint64 {
+	if n == 0 {
+		return 0
+	}
+	return maphash.Comparable(kvSeed, classCount{class, n})
+}
+
+// bumped is s with one more anonymous write of class placed.
+func (s store) bumped(class int) store {
+	anon := slices.Clone(s.anon)
+	anon[class]++
+	return store{s.keys, anon, s.hash ^ hashCount(class, s.anon[class]) ^ hashCount(class, anon[class])}
+}
+
 // rehash is the store of keys, a changed copy of s's (or of nothing).
 func (s store) rehash(keys []keyState) store {
 	if len(s.keys) != len(keys) {
@@ -878,7 +937,7 @@ func (s store) rehash(keys []keyState) store {
 		for i, k := range keys {
 			h ^= hashKey(i, k)
 		}
-		return store{keys, h}
+		return store{keys, s.anon, h}
 	}
 	h := s.hash
 	for i, k := range keys {
@@ -886,7 +945,7 @@ func (s store) rehash(keys []keyState) store {
 			h ^= hashKey(i, s.keys[i]) ^ hashKey(i, k)
 		}
 	}
-	return store{keys, h}
+	return store{keys, s.anon, h}
 }
 
 func compareStores(a, b store) int {
@@ -898,7 +957,7 @@ func compareStores(a, b store) int {
 			return strings.Compare(fmt.Sprint(a.keys[i]), fmt.Sprint(b.keys[i]))
 		}
 	}
-	return 0
+	return slices.Compare(a.anon, b.anon)
 }
 
 func cmpUint(a, b uint64) int {
@@ -932,16 +991,17 @@ func (s *kvSet) equal(o *kvSet) bool {
 		return false
 	}
 	for i := range s.stores {
-		if !slices.Equal(s.stores[i].keys, o.stores[i].keys) {
+		if !slices.Equal(s.stores[i].keys, o.stores[i].keys) || !slices.Equal(s.stores[i].anon, o.stores[i].anon) {
 			return false
 		}
 	}
 	return true
 }
 
-// kvModel is the porcupine model of one partition, whose keys are names.
-func kvModel(names []string) porcupine.Model {
-	init := newKVSet([]store{store{}.rehash(make([]keyState, len(names)))})
+// kvModel is the porcupine model of one partition, whose keys are names,
+// with classes classes of anonymous writes.
+func kvModel(names []string, classes int) porcupine.Model {
+	init := newKVSet([]store{store{anon: make([]int32, classes)}.rehash(make([]keyState, len(names)))})
 	return porcupine.Model{
 		Init: func() any { return init },
 		Step: func(state, input, _ any) (bool, any) {
@@ -1041,7 +1101,10 @@ func describeKey(k keyState) string {
 		return "absent"
 	}
 	value := "?"
-	if k.knows(knowValue) {
+	switch {
+	case k.hidden:
+		value = "(a value no call shows)"
+	case k.knows(knowValue):
 		value = fmt.Sprintf("%q", k.value)
 	}
 	bound := func(v, hi int64, exact bool) string {

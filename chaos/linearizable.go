@@ -20,6 +20,18 @@ package chaos
 // deadline (CheckTimeout, 30 s by default). A partition not decided by then
 // fails as undecided — the check never hangs.
 //
+// Writes of unknown outcome are what makes checking expensive: porcupine
+// tries each pending one at every point, and k of them pending on one key
+// are 2^k subsets. Most of them are anonymous — a Put whose value no call
+// ever shows, a single-key Delete — and their effects cannot be told apart,
+// so each class of them (one key, one kind, one lease) is placed in the
+// order called, one after the other (anonClasses): k+1 choices instead of
+// 2^k, and no verdict changes. Measured (BenchmarkCheckLinearizable, 2
+// cores): 10,000 calls on 100 keys from 8 clients, 3% of unknown outcome,
+// in 31 ms; 100,000 in 0.4 s; one key with 73 writes of unknown outcome
+// among 4,000 calls in 12 s (undecided after a minute without the
+// classes).
+//
 // Revisions. A write's revision must exceed both the key's last write and
 // every revision the key was read at (a Get served at revision H saw every
 // write up to H); a Get's key-values must equal the model's exactly (value,
@@ -229,10 +241,10 @@ func kvUnits(ops []Operation, o checkOptions, faults []FaultWindow) ([]*unit, in
 		case op.Outcome == Failed:
 		case op.Outcome == Unknown || op.Response == nil:
 			if op.Request.Writes() {
-				calls = append(calls, &kvCall{op: op, index: i, unknown: true})
+				calls = append(calls, &kvCall{op: op, index: i, unknown: true, anon: -1})
 			}
 		default:
-			calls = append(calls, &kvCall{op: op, index: i})
+			calls = append(calls, &kvCall{op: op, index: i, anon: -1})
 		}
 	}
 	end++
@@ -395,7 +407,7 @@ func writeCalls(calls []*kvCall) map[keyRev]time.Duration {
 // indexes resolved.
 func kvUnit(keys []string, calls []*kvCall, o checkOptions, end int64, writes map[keyRev]time.Duration, faults []FaultWindow) *unit {
 	local := func(key, rangeEnd string) []int { return coveredKeys(keys, key, rangeEnd) }
-	u := &unit{keys: keys, kv: true, model: kvModel(keys), ops: make([]porcupine.Operation, 0, len(calls))}
+	u := &unit{keys: keys, kv: true, model: kvModel(keys, anonClasses(calls)), ops: make([]porcupine.Operation, 0, len(calls))}
 	for _, c := range calls {
 		r := c.op.Request
 		var expand []int
@@ -428,6 +440,93 @@ func kvUnit(keys []string, calls []*kvCall, o checkOptions, end int64, writes ma
 		u.ops = append(u.ops, porcupine.Operation{ClientId: c.op.Client, Input: c, Call: call, Return: ret, Metadata: callNote(c, faults)})
 	}
 	return u
+}
+
+// anonClasses sorts a partition's anonymous writes into classes, setting
+// each one's anon and seq, and returns how many classes there are.
+//
+// An anonymous write is a plain Put of unknown outcome whose value no call
+// of the partition shows (no Get or PrevKV returns it, no compare names
+// it, none orders values of its key), or a plain single-key Delete of
+// unknown outcome. Within a class — one key, and for a Put one lease and
+// the same ignore flags — no call can tell whose effect it sees, so any
+// order that places some of them can place instead the earliest called,
+// in the order they were called (each was called before the one it
+// stands in for). The model lets the i-th of a class take its place only
+// after the i-1 before it: n such writes leave porcupine n+1 choices where
+// it had 2^n subsets, which is what makes writes of unknown outcome, the
+// common case under faults, affordable. Writes of unknown outcome that
+// some call may have seen are checked one by one.
+func anonClasses(calls []*kvCall) int {
+	type valueCmp struct {
+		Compare
+		ordered bool
+	}
+	var ranged []valueCmp
+	orderedKeys := map[string]bool{}
+	shown := map[[2]string]bool{} // key and value: what some call shows or compares with
+	for _, c := range calls {
+		for _, cmp := range c.op.Request.Compares {
+			if cmp.Target != CompareValue {
+				continue
+			}
+			ordered := cmp.Result == "<" || cmp.Result == ">"
+			switch {
+			case cmp.End != "":
+				ranged = append(ranged, valueCmp{cmp, ordered})
+			case ordered:
+				orderedKeys[cmp.Key] = true
+			default:
+				shown[[2]string{cmp.Key, cmp.Value}] = true
+			}
+		}
+		if r := c.op.Response; r != nil {
+			for _, res := range r.Results {
+				for _, kv := range append(slices.Clip(res.KVs), res.PrevKVs...) {
+					shown[[2]string{kv.Key, kv.Value}] = true
+				}
+			}
+		}
+	}
+	anonymous := func(op Op) bool {
+		if op.Type == OpDelete {
+			return true
+		}
+		if orderedKeys[op.Key] || shown[[2]string{op.Key, op.Value}] {
+			return false
+		}
+		for _, rc := range ranged {
+			if inRange(op.Key, rc.Key, rc.End) && (rc.ordered || rc.Value == op.Value) {
+				return false
+			}
+		}
+		return true
+	}
+	classes := map[Op][]*kvCall{}
+	var order []Op
+	for _, c := range calls {
+		r := c.op.Request
+		if !c.unknown || r.Txn || len(r.Then) != 1 || r.Then[0].End != "" || !anonymous(r.Then[0]) {
+			continue
+		}
+		op := r.Then[0]
+		class := Op{Type: op.Type, Key: op.Key}
+		if op.Type == OpPut {
+			class.Lease, class.IgnoreValue, class.IgnoreLease = op.Lease, op.IgnoreValue, op.IgnoreLease
+		}
+		if classes[class] == nil {
+			order = append(order, class)
+		}
+		classes[class] = append(classes[class], c)
+	}
+	for i, class := range order {
+		members := classes[class]
+		slices.SortStableFunc(members, func(a, b *kvCall) int { return cmpInt(int64(a.op.Call), int64(b.op.Call)) })
+		for seq, c := range members {
+			c.anon, c.seq = i, int32(seq)
+		}
+	}
+	return len(order)
 }
 
 // isStale says whether a request is a plain Get that only has to return a
