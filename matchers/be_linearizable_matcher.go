@@ -2,6 +2,7 @@ package matchers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/onsi/gomega/types"
 
@@ -76,7 +77,7 @@ func (m *beLinearizableMatcher) check(actual any) chaos.Linearizability {
 
 func (m *beLinearizableMatcher) FailureMessage(actual any) string {
 	r := m.check(actual)
-	return fmt.Sprintf("Expected a linearizable history, but it is not.\n%s%s", r, htmlPicture(r))
+	return fmt.Sprintf("Expected a linearizable history, but it is not.\n%s\n%s", strings.TrimRight(r.String(), "\n"), htmlPicture(r))
 }
 
 func (m *beLinearizableMatcher) NegatedFailureMessage(actual any) string {
