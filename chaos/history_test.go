@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -305,6 +306,36 @@ var _ = Describe("Recorded histories", func() {
 		h.Stop()
 		Expect(h).To(matchers.HaveReliableWatches())
 		Expect(h).To(matchers.BeLinearizable())
+	}, SpecTimeout(time.Minute))
+
+	It("records and checks through a client of an external cluster, under its key prefix", func(ctx SpecContext) {
+		GinkgoT().Setenv(etcdtest.EnvEndpoints, strings.Join(cluster.Endpoints(), ","))
+		ext, err := etcdtest.Start(ctx, etcdtest.Config{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(ext.Stop, context.Background())
+		Expect(ext.External()).To(BeTrue())
+
+		h := chaos.NewHistory()
+		cli := h.Client(ext.Client())
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		wch := cli.Watch(wctx, "/ext/", clientv3.WithPrefix())
+		var last int64
+		for i := range 10 {
+			resp, err := cli.Put(ctx, fmt.Sprintf("/ext/%d", i%3), fmt.Sprint(i))
+			Expect(err).NotTo(HaveOccurred())
+			last = resp.Header.Revision
+		}
+		Eventually(wch).WithTimeout(5 * time.Second).Should(Receive(Satisfy(func(r clientv3.WatchResponse) bool {
+			return len(r.Events) > 0 && r.Events[len(r.Events)-1].Kv.ModRevision == last
+		})))
+		_, err = cli.Get(ctx, "/ext/", clientv3.WithPrefix())
+		Expect(err).NotTo(HaveOccurred())
+		h.Stop()
+
+		Expect(h.Operations()[0].Request.Then[0].Key).To(Equal("/ext/0"), "keys as the code named them, without the prefix")
+		Expect(h).To(matchers.BeLinearizable())
+		Expect(h).To(matchers.HaveReliableWatches())
 	}, SpecTimeout(time.Minute))
 
 	It("catches a hand-rolled watch resume that skips a revision", func(ctx SpecContext) {
