@@ -1,6 +1,8 @@
 /*
 Package matchers holds Gomega matchers that poll real etcd state: election
-outcomes of locker nodes, keys, and the health of an etcdtest cluster.
+outcomes of locker nodes, keys, and the health of an etcdtest cluster; and
+matchers that judge what was recorded: an election (chaos.Recording) and
+what code did with etcd (chaos.History).
 
 	Eventually(node).Should(matchers.BeElected())
 	Eventually(follower).Should(matchers.HaveLeader("a"))
@@ -13,6 +15,9 @@ outcomes of locker nodes, keys, and the health of an etcdtest cluster.
 	Eventually(cluster).Should(matchers.HaveClusterVersion("3.7"))
 	Eventually(member).ShouldNot(matchers.BeLearner())
 	Expect(cluster).To(matchers.BeConsistent())
+	Expect(recording.Stop()).To(matchers.BeSafe())
+	Expect(history).To(matchers.BeLinearizable())
+	Expect(history).To(matchers.HaveReliableWatches())
 
 Import this package qualified, as matchers: Gomega exports a HaveValue of its
 own (which dereferences pointers), so a dot import of both does not compile.
