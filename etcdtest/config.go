@@ -123,6 +123,10 @@ type Config struct {
 	Spare bool
 }
 
+// defaultStartTimeout is Config.StartTimeout's 0, for booted and external
+// clusters alike.
+const defaultStartTimeout = 30 * time.Second
+
 var (
 	memberNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 	versionRE    = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$`)
@@ -164,7 +168,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("etcdtest: Config.ElectionTimeout (%v) must be at least 5 × HeartbeatInterval (%v), as etcd requires", cfg.ElectionTimeout, cfg.HeartbeatInterval)
 	}
 	if cfg.StartTimeout == 0 {
-		cfg.StartTimeout = 30 * time.Second
+		cfg.StartTimeout = defaultStartTimeout
 	}
 	if cfg.CallTimeout < 0 {
 		return cfg, fmt.Errorf("etcdtest: Config.CallTimeout is %v: it must not be negative (0 means the default, %v; pass a context with a deadline to wait longer for one call)", cfg.CallTimeout, defaultCallTimeout(cfg.ElectionTimeout))

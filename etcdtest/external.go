@@ -94,6 +94,14 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = defaultCallTimeout(0) // the external cluster's own election timeout is unknown
 	}
+	// StartTimeout bounds the first answer here and, as for a booted
+	// cluster, a snapshot whose context has no deadline.
+	if cfg.StartTimeout < 0 {
+		return nil, fmt.Errorf("etcdtest: Config.StartTimeout is %v: it must not be negative (0 means the default, %v)", cfg.StartTimeout, defaultStartTimeout)
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = defaultStartTimeout
+	}
 	host, _ := os.Hostname()
 	run := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
 	c := &external{common: common{cfg: cfg, stopped: make(chan struct{})}, base: base, run: run, keys: base + run + "/"}
@@ -107,11 +115,7 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	}
 	fix := fmt.Sprintf("check $%s (%s), the TLS settings ($%s, $%s, $%s) and credentials ($%s, $%s), or unset %s to boot a cluster",
 		EnvEndpoints, endpoints, EnvCACert, EnvCert, EnvKey, EnvUser, EnvPassword, EnvEndpoints)
-	wait := 10 * time.Second
-	if cfg.StartTimeout > 0 {
-		wait = cfg.StartTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
 	raw, err := c.newClient(eps)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -236,6 +237,17 @@ var _ = Describe("Against an external cluster ($ETCDTEST_ENDPOINTS)", func() {
 		Expect(keysUnder(ctx, root, etcdtest.DefaultPrefix+".runs/"+run)).To(BeEmpty())
 		Expect(keysUnder(ctx, root, "/outside")).To(HaveLen(1))
 	})
+
+	It("applies Config's defaults: a Snapshot whose context has no deadline gets StartTimeout (30 s), not 0", func(ctx SpecContext) {
+		c := start(etcdtest.Config{})
+		GinkgoT().Setenv(etcdtest.EnvEndpoints, strings.Join(c.Endpoints(), ","))
+		ext, err := etcdtest.Start(ctx, etcdtest.Config{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(ext.Stop, context.Background())
+		path := filepath.Join(GinkgoT().TempDir(), "external.db")
+		Expect(ext.Member(0).Snapshot(context.Background(), path)).To(Succeed())
+		Expect(os.Stat(path)).To(HaveField("Size()", BeNumerically(">", 0)))
+	}, SpecTimeout(time.Minute))
 
 	It("sweeps the keys of a process that died without Stop", func(ctx SpecContext) {
 		c := start(etcdtest.Config{})
