@@ -69,7 +69,7 @@ func ExampleRun() {
 	}
 	// Output:
 	// steps: true
-	// replay: chaos.Options{Seed: 42, Duration: 2s}
+	// replay: chaos.Options{Seed: 42, Duration: 2 * time.Second, Faults: []chaos.Fault{chaos.Pause, chaos.Isolate, chaos.Latency}}
 	// node1 running
 	// node2 running
 	// node3 running

@@ -152,12 +152,76 @@ type Timeline struct {
 	Duration   time.Duration
 	Start, End time.Time
 	Steps      []Step
+
+	opts Options // what Run was given, for Replay
 }
 
 // Replay is the Options literal that replays this schedule, for a failure
-// message: chaos.Options{Seed: 42, Duration: 20s}.
+// message: every option that changes the steps drawn, as Go, e.g.
+// chaos.Options{Seed: 42, Duration: 20 * time.Second, Faults: []chaos.Fault{chaos.Kill}}.
+// Links are named by their number only: pass the same links, in the same
+// order.
 func (t Timeline) Replay() string {
-	return fmt.Sprintf("chaos.Options{Seed: %d, Duration: %v}", t.Seed, t.Duration)
+	parts := []string{fmt.Sprintf("Seed: %d", t.Seed), "Duration: " + goDuration(t.Duration)}
+	if o := t.opts; o.Faults != nil {
+		names := make([]string, len(o.Faults))
+		for i, f := range o.Faults {
+			names[i] = faultConst(f)
+		}
+		parts = append(parts, "Faults: []chaos.Fault{"+strings.Join(names, ", ")+"}")
+	}
+	if o := t.opts; o.Targets != nil {
+		names := make([]string, len(o.Targets))
+		for i, tg := range o.Targets {
+			names[i] = targetConst(tg)
+		}
+		parts = append(parts, "Targets: []chaos.Target{"+strings.Join(names, ", ")+"}")
+	}
+	if t.opts.MinHold > 0 {
+		parts = append(parts, "MinHold: "+goDuration(t.opts.MinHold))
+	}
+	if t.opts.MaxHold > 0 {
+		parts = append(parts, "MaxHold: "+goDuration(t.opts.MaxHold))
+	}
+	if n := len(t.opts.Links); n > 0 {
+		parts = append(parts, fmt.Sprintf("Links: /* the same %d client links, in order */", n))
+	}
+	return "chaos.Options{" + strings.Join(parts, ", ") + "}"
+}
+
+// goDuration writes d as a Go expression: 20 * time.Second.
+func goDuration(d time.Duration) string {
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{time.Hour, "time.Hour"}, {time.Minute, "time.Minute"}, {time.Second, "time.Second"}, {time.Millisecond, "time.Millisecond"}, {time.Microsecond, "time.Microsecond"}} {
+		if d != 0 && d%u.d == 0 {
+			if d == u.d {
+				return u.name
+			}
+			return fmt.Sprintf("%d * %s", d/u.d, u.name)
+		}
+	}
+	return fmt.Sprintf("time.Duration(%d)", int64(d))
+}
+
+var faultConsts = map[Fault]string{Kill: "Kill", Pause: "Pause", Restart: "Restart", Isolate: "Isolate", Partition: "Partition",
+	OneWay: "OneWay", Latency: "Latency", Loss: "Loss", CutClient: "CutClient", MoveLeader: "MoveLeader"}
+
+func faultConst(f Fault) string {
+	if n, ok := faultConsts[f]; ok {
+		return "chaos." + n
+	}
+	return fmt.Sprintf("chaos.Fault(%q)", string(f))
+}
+
+var targetConsts = map[Target]string{Random: "Random", RaftLeader: "RaftLeader", Minority: "Minority", Majority: "Majority"}
+
+func targetConst(t Target) string {
+	if n, ok := targetConsts[t]; ok {
+		return "chaos." + n
+	}
+	return fmt.Sprintf("chaos.Target(%q)", string(t))
 }
 
 // String lists the steps with times relative to Start.
@@ -186,7 +250,7 @@ func (t Timeline) String() string {
 // cluster it returns an error wrapping etcdtest.ErrExternal.
 func Run(ctx context.Context, c *etcdtest.Cluster, opts Options) (Timeline, error) {
 	p, err := newPlanner(c, opts)
-	tl := Timeline{Seed: opts.Seed, Duration: p.duration, Start: time.Now()}
+	tl := Timeline{Seed: opts.Seed, Duration: p.duration, Start: time.Now(), opts: opts}
 	if err != nil {
 		tl.End = tl.Start
 		return tl, err
@@ -251,7 +315,33 @@ type planner struct {
 }
 
 func newPlanner(c *etcdtest.Cluster, opts Options) (*planner, error) {
-	p := &planner{c: c, opts: opts, duration: opts.Duration}
+	if c == nil {
+		p, err := newSchedule(opts, 0)
+		if err == nil {
+			err = errors.New("chaos: Run needs a cluster: pass the *etcdtest.Cluster to break")
+		}
+		return p, err
+	}
+	if c.External() {
+		p, err := newSchedule(opts, 0)
+		if err == nil {
+			err = fmt.Errorf("chaos: Run: %w", etcdtest.ErrExternal)
+		}
+		return p, err
+	}
+	p, err := newSchedule(opts, len(c.Members()))
+	p.c = c
+	if err == nil && p.members < 2 {
+		err = fmt.Errorf("chaos: Run needs a cluster of 2 members or more, this one has %d: start it with Config.Size 3", p.members)
+	}
+	return p, err
+}
+
+// newSchedule is the planner without a cluster: what it draws is a pure
+// function of opts (the seed, the faults and targets, the holds, the number
+// of links) and the number of members, which a test can check on its own.
+func newSchedule(opts Options, members int) (*planner, error) {
+	p := &planner{opts: opts, duration: opts.Duration, members: members}
 	seed := uint64(opts.Seed)
 	p.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	if p.duration <= 0 {
@@ -289,16 +379,6 @@ func newPlanner(c *etcdtest.Cluster, opts Options) (*planner, error) {
 		if !slices.Contains(AllTargets, t) {
 			return p, fmt.Errorf("chaos: unknown target %q in Options.Targets: use the chaos.Target constants", t)
 		}
-	}
-	if c == nil {
-		return p, errors.New("chaos: Run needs a cluster: pass the *etcdtest.Cluster to break")
-	}
-	if c.External() {
-		return p, fmt.Errorf("chaos: Run: %w", etcdtest.ErrExternal)
-	}
-	p.members = len(c.Members())
-	if p.members < 2 {
-		return p, fmt.Errorf("chaos: Run needs a cluster of 2 members or more, this one has %d: start it with Config.Size 3", p.members)
 	}
 	return p, nil
 }
