@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,6 +188,22 @@ var _ = Describe("Member faults", func() {
 			}
 			return l.Name(), nil
 		}).WithContext(ctx).WithTimeout(shortly).ShouldNot(Equal(old.Name()))
+	})
+
+	It("refuses to run a member whose pid file cannot be written (the sweep of a crashed run needs it), and leaves no process", func(ctx SpecContext) {
+		m := c.Member(2)
+		Expect(m.Stop(ctx)).To(Succeed())
+		pidFile := filepath.Join(c.Dir(), m.Name()+".pid")
+		Expect(os.RemoveAll(pidFile)).To(Succeed())
+		Expect(os.Mkdir(pidFile, 0o700)).To(Succeed()) // a directory where the file goes
+		err := m.Restart(ctx)
+		Expect(err).To(MatchError(ContainSubstring("start member node3: write its pid file, which the sweep of a crashed run needs")))
+		Expect(m.Running()).To(BeFalse())
+		Expect(m.State()).To(Equal(etcdtest.Stopped))
+
+		Expect(os.Remove(pidFile)).To(Succeed())
+		Expect(m.Restart(ctx)).To(Succeed())
+		Expect(os.ReadFile(pidFile)).To(BeEquivalentTo(strconv.Itoa(m.Pid())))
 	})
 
 	It("refuses to pause or resume a member that is not running", func() {

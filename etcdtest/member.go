@@ -167,9 +167,16 @@ func (m *Member) start() error {
 	if err := startProcess(cmd); err != nil {
 		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.path, err)
 	}
+	// The sweep of a crashed run finds a member's process by this file: a
+	// member it cannot find must not run.
+	pidFile := filepath.Join(m.l.dir, m.name+".pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o600); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return fmt.Errorf("etcdtest: start member %s: write its pid file, which the sweep of a crashed run needs: %w (is the cluster directory %s writable and not full?)", m.name, err, m.l.dir)
+	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	m.proc, m.state = p, Running
-	os.WriteFile(filepath.Join(m.l.dir, m.name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	go func() {
 		p.err = cmd.Wait()
 		m.proxy.dropAll() // peers see a dead member at once, as with a real crash

@@ -93,7 +93,7 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 	announced := false
 	defer func() {
 		if err != nil {
-			l.abandon(m, ports, announced)
+			err = errors.Join(err, l.abandon(m, ports, announced))
 		}
 	}()
 	var resp *clientv3.MemberAddResponse
@@ -223,11 +223,15 @@ func (l *local) joinedOnce(ctx context.Context, m *Member, target *uint64) error
 }
 
 // abandon undoes a failed AddMember: out of the membership again (if it
-// got in), process, proxy, client, ports and data gone.
-func (l *local) abandon(m *Member, ports *portSet, announced bool) {
+// got in), process, proxy, client, ports and data gone. A member etcd still
+// lists after a failed removal would count toward every quorum without ever
+// answering, so that failure is returned, with the fix.
+func (l *local) abandon(m *Member, ports *portSet, announced bool) (err error) {
 	if announced {
 		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.CallTimeout)
-		l.client.MemberRemove(ctx, m.id)
+		if _, rerr := l.client.MemberRemove(ctx, m.id); rerr != nil {
+			err = fmt.Errorf("etcdtest: AddMember could not take the failed member %s (ID %x) out of etcd's membership again, so etcd counts it toward the quorum: %w; remove it with Cluster.Client().MemberRemove(ctx, %#x) once the cluster serves, or Stop the cluster", m.name, m.id, rerr, m.id)
+		}
 		cancel()
 	}
 	if p, _ := m.signal(syscall.SIGKILL, Removed); p != nil {
@@ -239,6 +243,7 @@ func (l *local) abandon(m *Member, ports *portSet, announced bool) {
 	m.proxy.close()
 	ports.release()
 	os.RemoveAll(m.dataDir)
+	return err
 }
 
 // PromoteMember makes learner m a voting member (etcd's MemberPromote) and
