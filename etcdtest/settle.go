@@ -116,20 +116,45 @@ func (c *local) settleContext(ctx context.Context, op string) error {
 	}
 }
 
-// majority returns the members that can make progress together: the
-// largest set of running, unpaused members connected both ways, if its
-// voters are a quorum of the membership's voters; nil otherwise. Learners
-// in the set follow its leader but do not count. Members are in index order.
+// majority returns the members that can make progress together (see
+// majorityOf), in index order; nil when none can.
 func (c *local) majority() []*Member {
 	ms := c.members()
-	up := func(m *Member) bool { return m.State() == Running }
-	f := c.faults.load()
-	quorum := len(voters(ms))/2 + 1
-	seen := make([]bool, len(ms))
-	var best []*Member
-	bestVotes := 0
+	facts := make([]memberFact, len(ms))
 	for i, m := range ms {
-		if seen[i] || !up(m) {
+		facts[i] = memberFact{up: m.State() == Running, votes: m.votes()}
+	}
+	var group []*Member
+	for _, i := range majorityOf(facts, c.faults.load().reaches) {
+		group = append(group, ms[i])
+	}
+	return group
+}
+
+// memberFact is what the majority rule needs to know of a member.
+type memberFact struct {
+	up    bool // running and not paused
+	votes bool // counts toward the quorum: a voter that was not removed
+}
+
+// majorityOf is the majority rule, a pure function of member facts and the
+// network: the largest set of up members connected both ways (directly or
+// through each other), if its voters are a quorum of all the voters; nil
+// otherwise. Learners in the set follow its leader but do not count.
+// Indexes are in order.
+func majorityOf(facts []memberFact, reaches func(from, to int) bool) []int {
+	voters := 0
+	for _, f := range facts {
+		if f.votes {
+			voters++
+		}
+	}
+	quorum := voters/2 + 1
+	seen := make([]bool, len(facts))
+	var best []int
+	bestVotes := 0
+	for i, f := range facts {
+		if seen[i] || !f.up {
 			continue
 		}
 		// The connected component of member i, over links open both ways.
@@ -137,8 +162,8 @@ func (c *local) majority() []*Member {
 		seen[i] = true
 		for k := 0; k < len(comp); k++ {
 			a := comp[k]
-			for b, mb := range ms {
-				if !seen[b] && up(mb) && f.reaches(a, b) && f.reaches(b, a) {
+			for b, fb := range facts {
+				if !seen[b] && fb.up && reaches(a, b) && reaches(b, a) {
 					seen[b] = true
 					comp = append(comp, b)
 				}
@@ -146,16 +171,13 @@ func (c *local) majority() []*Member {
 		}
 		n := 0
 		for _, j := range comp {
-			if ms[j].votes() {
+			if facts[j].votes {
 				n++
 			}
 		}
 		if n > bestVotes {
 			slices.Sort(comp)
-			best, bestVotes = best[:0], n
-			for _, j := range comp {
-				best = append(best, ms[j])
-			}
+			best, bestVotes = comp, n
 		}
 	}
 	if bestVotes < quorum {
