@@ -4,7 +4,7 @@
 //
 //	CHAOS_DURATION=10m go test ./chaos -timeout 0 -v
 //	CHAOS_SEED=1234 go test ./chaos -v   # replay a failing run
-//	CHAOS_FAULTS=pause go test ./chaos -v # one kind of fault alone (names as in chaos.AllFaults)
+//	CHAOS_FAULTS=pause go test ./chaos -v # one kind of fault alone (names as in chaos.AllFaults())
 package chaos_test
 
 import (

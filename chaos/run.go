@@ -40,14 +40,17 @@ const (
 	MoveLeader Fault = "move leader" // Cluster.MoveLeader to another member: an operator's hand-over, done in the step
 )
 
-// AllFaults are the faults Run chooses among by default. CutClient needs
+// AllFaults returns the faults Run chooses among by default, in a new slice
+// each call (so no caller can change another's defaults). CutClient needs
 // Options.Links and is left out without them.
-var AllFaults = []Fault{Kill, Pause, Restart, Isolate, Partition, OneWay, Latency, Loss, CutClient, MoveLeader}
+func AllFaults() []Fault { return slices.Clone(allFaults) }
+
+var allFaults = []Fault{Kill, Pause, Restart, Isolate, Partition, OneWay, Latency, Loss, CutClient, MoveLeader}
 
 // ParseFaults reads a comma-separated list of fault names ("kill,pause,cut
 // client"), as a suite takes them from an environment variable to run one
 // kind of fault alone or to replay another suite's schedule; "" is nil, which
-// Options reads as AllFaults.
+// Options reads as AllFaults().
 func ParseFaults(list string) ([]Fault, error) {
 	if strings.TrimSpace(list) == "" {
 		return nil, nil
@@ -55,8 +58,8 @@ func ParseFaults(list string) ([]Fault, error) {
 	var faults []Fault
 	for _, name := range strings.Split(list, ",") {
 		f := Fault(strings.TrimSpace(name))
-		if !slices.Contains(AllFaults, f) {
-			return nil, fmt.Errorf("chaos: no fault %q; the faults are %q", f, AllFaults)
+		if !slices.Contains(allFaults, f) {
+			return nil, fmt.Errorf("chaos: no fault %q; the faults are %q", f, allFaults)
 		}
 		faults = append(faults, f)
 	}
@@ -74,16 +77,19 @@ const (
 	Majority   Target = "majority"    // n/2+1 members at random (2 of 3): kills and pauses cost the quorum
 )
 
-// AllTargets are the targets Run chooses among by default.
-var AllTargets = []Target{Random, RaftLeader, Minority, Majority}
+// AllTargets returns the targets Run chooses among by default, in a new
+// slice each call.
+func AllTargets() []Target { return slices.Clone(allTargets) }
+
+var allTargets = []Target{Random, RaftLeader, Minority, Majority}
 
 // Options say what Run does. Only Seed and Duration are needed.
 type Options struct {
 	Seed     int64         // the same seed draws the same steps
 	Duration time.Duration // how long to inject faults; 0 means 10 s. The last step's heal may end a little later
 
-	Faults  []Fault  // what to choose among; nil means AllFaults
-	Targets []Target // whom to aim at; nil means AllTargets
+	Faults  []Fault  // what to choose among; nil means AllFaults()
+	Targets []Target // whom to aim at; nil means AllTargets()
 
 	// MinHold and MaxHold bound how long a fault is held before it is
 	// healed; zero means 100 ms and 1.5 s.
@@ -358,25 +364,25 @@ func newSchedule(opts Options, members int) (*planner, error) {
 	}
 	p.faults = opts.Faults
 	if p.faults == nil {
-		p.faults = AllFaults
+		p.faults = allFaults
 	}
 	if len(opts.Links) == 0 {
 		p.faults = slices.DeleteFunc(slices.Clone(p.faults), func(f Fault) bool { return f == CutClient })
 	}
 	p.targets = opts.Targets
 	if p.targets == nil {
-		p.targets = AllTargets
+		p.targets = allTargets
 	}
 	if len(p.faults) == 0 || len(p.targets) == 0 {
 		return p, errors.New("chaos: no faults or no targets to choose from: leave Options.Faults and Targets nil for all of them (CutClient also needs Options.Links)")
 	}
 	for _, f := range p.faults {
-		if !slices.Contains(AllFaults, f) {
+		if !slices.Contains(allFaults, f) {
 			return p, fmt.Errorf("chaos: unknown fault %q in Options.Faults: use the chaos.Fault constants", f)
 		}
 	}
 	for _, t := range p.targets {
-		if !slices.Contains(AllTargets, t) {
+		if !slices.Contains(allTargets, t) {
 			return p, fmt.Errorf("chaos: unknown target %q in Options.Targets: use the chaos.Target constants", t)
 		}
 	}
