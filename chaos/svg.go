@@ -36,12 +36,12 @@ const (
 // SVG renders the report as a standalone SVG timeline.
 func (r Report) SVG() string {
 	var b strings.Builder
-	_ = r.WriteSVG(&b)
+	_ = r.writeSVG(&b)
 	return b.String()
 }
 
-// WriteSVG writes the report as a standalone SVG timeline to w.
-func (r Report) WriteSVG(w io.Writer) error {
+// writeSVG writes the report as a standalone SVG timeline to w.
+func (r Report) writeSVG(w io.Writer) error {
 	span := r.End.Sub(r.Start)
 	if span <= 0 {
 		span = time.Millisecond
