@@ -111,10 +111,16 @@ func (s State) String() string {
 	return stateNames[s]
 }
 
-// Running reports whether the member's process is alive; a paused member is alive.
+// Running reports whether the member's process exists: true while it runs
+// and while it is Paused (a frozen process is still there, and Resume
+// continues it), false once it is killed, stopped, exited or removed. It
+// answers "does this member need a Restart?"; whether the member can
+// answer right now is State() == Running.
 func (m *Member) Running() bool { return m.alive() }
 
-// State reports what the member's process is doing.
+// State reports what the member's process is doing: Running only while it
+// runs unpaused, so State() == Running is false for a Paused member, whose
+// Running() is true.
 func (m *Member) State() State {
 	m.mu.Lock()
 	defer m.mu.Unlock()
