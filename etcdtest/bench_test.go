@@ -57,7 +57,7 @@ func benchStartStop(b *testing.B, cfg Config) {
 }
 
 func BenchmarkNaiveStart(b *testing.B) {
-	bin, err := provision(context.Background(), Config{})
+	bin, err := resolveBinary(context.Background(), Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 )
 
 // Environment variables read by Config's defaults.
@@ -22,7 +24,7 @@ const (
 
 // DefaultVersion is the etcd release a managed build uses when neither
 // Config.Version nor $ETCDTEST_VERSION says otherwise. Its go.mod and go.sum
-// ship inside this package, so its build is reproducible and checksum-verified.
+// ship inside this module, so its build is reproducible and checksum-verified.
 const DefaultVersion = "v3.7.3"
 
 // Config describes a cluster. The zero Config is a 3-member cluster of the
@@ -127,10 +129,7 @@ type Config struct {
 // clusters alike.
 const defaultStartTimeout = 30 * time.Second
 
-var (
-	memberNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-	versionRE    = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$`)
-)
+var memberNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // withDefaults returns cfg with every zero field replaced by its default, or
 // an error naming the field that is wrong and how to fix it.
@@ -148,7 +147,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("etcdtest: Config.Name %q is not a usable etcd member name: use letters, digits, '.', '_' or '-', starting with a letter or digit (members are named Name1..NameN)", cfg.Name)
 	}
 	if cfg.Version != "" {
-		if _, err := parseVersion(cfg.Version); err != nil {
+		if _, err := provision.ParseVersion(cfg.Version); err != nil {
 			return cfg, fmt.Errorf("etcdtest: Config.Version: %w", err)
 		}
 	}
@@ -192,7 +191,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		if rel == "" || strings.ContainsRune(rel, '/') {
 			continue
 		}
-		if _, err := parseVersion(rel); err != nil {
+		if _, err := provision.ParseVersion(rel); err != nil {
 			return cfg, fmt.Errorf("etcdtest: Config.MemberVersions[%d]: %w", i, err)
 		}
 	}
@@ -241,33 +240,4 @@ func probeDataParent() string {
 		}
 	}
 	return os.TempDir()
-}
-
-// version is a parsed etcd release number.
-type version struct{ Major, Minor, Patch int }
-
-func (v version) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
-
-func (v version) atLeast(major, minor int) bool {
-	return v.Major > major || (v.Major == major && v.Minor >= minor)
-}
-
-func parseVersion(s string) (version, error) {
-	m := versionRE.FindStringSubmatch(s)
-	if m == nil {
-		return version{}, fmt.Errorf("%q is not an etcd release: write it like \"v3.6.16\" or \"3.6.16\"", s)
-	}
-	var v version
-	fmt.Sscan(m[1], &v.Major)
-	fmt.Sscan(m[2], &v.Minor)
-	fmt.Sscan(m[3], &v.Patch)
-	return v, nil
-}
-
-// canonicalVersion returns s as "vX.Y.Z[-pre]".
-func canonicalVersion(s string) string {
-	if s != "" && s[0] != 'v' {
-		return "v" + s
-	}
-	return s
 }

@@ -14,6 +14,8 @@ import (
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/namespace"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 )
 
 // Environment variables that configure the use of an existing cluster
@@ -128,7 +130,7 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	}
 	c.id = list.Header.ClusterId
 	if st, err := raw.Status(ctx, eps[0]); err == nil {
-		c.bin.version, _ = parseVersion(st.Version)
+		c.bin.version, _ = provision.ParseVersion(st.Version)
 	}
 	if err := c.claim(ctx, raw); err != nil {
 		return nil, fmt.Errorf("etcdtest: external cluster %v: claim the key prefix %q: %w; %s (with auth, the user needs read-write permission on %q)",

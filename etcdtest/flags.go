@@ -45,7 +45,7 @@ func (c *local) args(m *Member) []string {
 	if c.walDir != "" {
 		a = append(a, "--wal-dir="+filepath.Join(c.walDir, m.name))
 	}
-	if !cfg.Fsync && m.bin.version.atLeast(3, 5) {
+	if !cfg.Fsync && m.bin.version.AtLeast(3, 5) {
 		a = append(a, "--unsafe-no-fsync") // since 3.5
 	}
 	if c.sec.tls() {

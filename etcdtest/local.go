@@ -71,7 +71,7 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin, err := provision(ctx, cfg)
+	bin, err := resolveBinary(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 	if l.dir, l.owner, err = makeClusterDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if !cfg.Fsync && bin.version.atLeast(3, 5) && isTmpfs(cfg.DataDir) {
+	if !cfg.Fsync && bin.version.AtLeast(3, 5) && isTmpfs(cfg.DataDir) {
 		// etcd preallocates two 64 MB WAL segments per member with
 		// fallocate, which on tmpfs is real memory (370 MB for 3 members)
 		// that takes tens of milliseconds to fill and to free. Without

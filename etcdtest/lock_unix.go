@@ -3,11 +3,9 @@
 package etcdtest
 
 import (
-	"context"
 	"errors"
 	"os"
 	"syscall"
-	"time"
 )
 
 // tryLock takes an exclusive flock on path without waiting. The lock lives
@@ -41,22 +39,4 @@ func tryLockExisting(path string) (f *os.File, ok bool, err error) {
 		return nil, false, err
 	}
 	return lockOpened(f)
-}
-
-// lockFile waits for an exclusive flock on path, polling so ctx can end the wait.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	for {
-		f, ok, err := tryLock(path)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return func() { f.Close() }, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }

@@ -20,6 +20,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 )
 
 // Version returns the etcd release the member's process runs ("v3.7.3"):
@@ -107,7 +109,7 @@ func jump(from, to version) string {
 
 // below reports whether release v lies below cluster version cv ("3.6.0").
 func below(v version, cv string) bool {
-	c, err := parseVersion(cv)
+	c, err := provision.ParseVersion(cv)
 	return err == nil && (v.Major < c.Major || v.Major == c.Major && v.Minor < c.Minor)
 }
 
@@ -117,11 +119,11 @@ func binaryFor(ctx context.Context, release string) (etcdBinary, error) {
 	if strings.ContainsRune(release, '/') {
 		return inspectBinary(ctx, release, "the path given")
 	}
-	v, err := parseVersion(release)
+	v, err := provision.ParseVersion(release)
 	if err != nil {
 		return etcdBinary{}, err
 	}
-	if !v.atLeast(3, 5) {
+	if !v.AtLeast(3, 5) {
 		return etcdBinary{}, fmt.Errorf("managed builds start at v3.5; for etcd 3.4 pass the path of an installed etcd (Debian: /usr/bin/etcd)")
 	}
 	return managedBinary(ctx, release)

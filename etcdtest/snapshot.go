@@ -12,7 +12,7 @@ package etcdtest
 // The server is never a Go dependency of this module, so that code runs as a
 // tool: an etcdutl next to the etcd binary (release tarballs ship one), else
 // a managed build of etcdutl at the binary's version, made and cached like
-// the server's (binary.go; a few seconds once the server's build has warmed
+// the server's (internal/provision; a few seconds once the server's build has warmed
 // the Go build cache). etcd 3.4 has no etcdutl module: there an etcdctl next
 // to the binary (Debian's etcd-client) restores.
 //
@@ -31,6 +31,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 )
 
 // Snapshot saves the member's backend to the file path, as etcdctl
@@ -169,7 +171,7 @@ func (t snapshotTool) restore(ctx context.Context, args []string) error {
 func (l *local) restorer(ctx context.Context) (snapshotTool, error) {
 	v := l.bin.version
 	dir := filepath.Dir(l.bin.path)
-	if !v.atLeast(3, 5) {
+	if !v.AtLeast(3, 5) {
 		ctl := filepath.Join(dir, "etcdctl")
 		if isFile(ctl) {
 			return snapshotTool{path: ctl, env: []string{"ETCDCTL_API=3"}}, nil
@@ -177,31 +179,9 @@ func (l *local) restorer(ctx context.Context) (snapshotTool, error) {
 		return snapshotTool{}, fmt.Errorf("etcdtest: Config.Snapshot on etcd %s needs etcdctl %s next to %s to restore it (etcdutl, which managed builds provide, starts at 3.5): "+
 			"install it (Debian: apt-get install etcd-client) or use etcd 3.5 or later", v, v, l.bin.path)
 	}
-	if utl := filepath.Join(dir, "etcdutl"); isFile(utl) && sameRelease(ctx, utl, v) {
-		return snapshotTool{path: utl}, nil
-	}
-	utl, err := managedTool(ctx, "etcdutl", "go.etcd.io/etcd/etcdutl/v3", v.String())
+	utl, err := provision.Etcdutl(ctx, dir, v)
 	if err != nil {
 		return snapshotTool{}, fmt.Errorf("etcdtest: Config.Snapshot needs etcdutl %s to restore it: %w", v, err)
 	}
 	return snapshotTool{path: utl}, nil
-}
-
-// sameRelease reports whether the etcdutl at path is release v: a restore
-// writes the data format of its own release.
-func sameRelease(ctx context.Context, path string, v version) bool {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "version").Output()
-	if err != nil {
-		return false
-	}
-	const prefix = "etcdutl version: "
-	for _, line := range strings.Split(string(out), "\n") {
-		if rest, ok := strings.CutPrefix(line, prefix); ok {
-			got, err := parseVersion(strings.TrimSpace(rest))
-			return err == nil && got == v
-		}
-	}
-	return false
 }

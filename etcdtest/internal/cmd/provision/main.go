@@ -2,7 +2,7 @@
 // use, building the managed default first if needed. CI runs it once so the
 // first build's minute is not charged to a test's timeout.
 //
-//	go run ./etcdtest/internal/provision
+//	go run ./etcdtest/internal/cmd/provision
 package main
 
 import (

@@ -1,0 +1,110 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Running "etcd --version" costs a process per member start; the answer
+// is kept per path and invalidated by any change of the file's size or
+// modification time (a rebuilt or replaced binary).
+var (
+	inspectMu    sync.Mutex
+	inspectCache = map[string]inspected{}
+)
+
+type inspected struct {
+	size    int64
+	mtime   time.Time
+	version Version
+}
+
+var etcdVersionRE = regexp.MustCompile(`(?m)^etcd Version: (\S+)`)
+
+// Inspect checks that path is an executable etcd of a supported version
+// (3.4 to 3.7). source says where path came from ("Config.Binary",
+// "$ETCDTEST_BINARY", "managed build"), for the error, which also says
+// how to fix it.
+func Inspect(ctx context.Context, path, source string) (Binary, error) {
+	fix := fmt.Sprintf("point %s at an etcd executable (3.4 or later), or unset Config.Binary and $%s to use a managed build", source, EnvBinary)
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return Binary{}, fmt.Errorf("etcdtest: etcd binary %q (from %s) does not exist: %s", path, source, fix)
+	case err != nil:
+		return Binary{}, fmt.Errorf("etcdtest: etcd binary %q (from %s): %w: %s", path, source, err, fix)
+	case fi.IsDir():
+		return Binary{}, fmt.Errorf("etcdtest: etcd binary %q (from %s) is a directory, not an executable: %s", path, source, fix)
+	case fi.Mode()&0o111 == 0:
+		return Binary{}, fmt.Errorf("etcdtest: etcd binary %q (from %s) is not executable (mode %v): chmod +x it, or %s", path, source, fi.Mode().Perm(), fix)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+
+	inspectMu.Lock()
+	c, ok := inspectCache[path]
+	inspectMu.Unlock()
+	if ok && c.size == fi.Size() && c.mtime.Equal(fi.ModTime()) {
+		return Binary{Path: path, Version: c.version}, nil
+	}
+	v, err := reportedVersion(ctx, path, source, fix)
+	if err != nil {
+		return Binary{}, err
+	}
+	inspectMu.Lock()
+	inspectCache[path] = inspected{size: fi.Size(), mtime: fi.ModTime(), version: v}
+	inspectMu.Unlock()
+	return Binary{Path: path, Version: v}, nil
+}
+
+// reportedVersion runs "path --version" and reads the release it prints,
+// refusing anything but etcd 3.4 to 3.7.
+func reportedVersion(ctx context.Context, path, source, fix string) (Version, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, "--version")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = time.Second
+	runErr := cmd.Run()
+	m := etcdVersionRE.FindSubmatch(out.Bytes())
+	if m == nil {
+		detail := strings.TrimSpace(tail(out.String(), 400))
+		if runErr != nil {
+			detail = fmt.Sprintf("%v; output: %q", runErr, detail)
+		} else {
+			detail = fmt.Sprintf("output: %q", detail)
+		}
+		return Version{}, fmt.Errorf("etcdtest: %q (from %s) is not etcd: \"%s --version\" did not print \"etcd Version: ...\" (%s): %s", path, source, filepath.Base(path), detail, fix)
+	}
+	v, err := ParseVersion(string(m[1]))
+	if err != nil {
+		return Version{}, fmt.Errorf("etcdtest: %q (from %s) reports an unreadable version %q: %s", path, source, m[1], fix)
+	}
+	if !v.AtLeast(3, 4) || v.Major > 3 {
+		return Version{}, fmt.Errorf("etcdtest: %q (from %s) is etcd %s; supported are 3.4, 3.5, 3.6 and 3.7: %s", path, source, v, fix)
+	}
+	return v, nil
+}
+
+// tail returns at most the last n bytes of s, starting at a line boundary where it can.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		s = s[i+1:]
+	}
+	return s
+}
