@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -25,7 +26,7 @@ import (
 // Cut is a black hole, like a pulled cable: connections stay open and bytes
 // vanish, so the client learns nothing until its own timeouts fire.
 type ClientLink struct {
-	proxies []*proxy
+	proxies []*proxy.Proxy
 	scheme  string
 	client  *clientv3.Client
 	pol     linkPolicy
@@ -54,7 +55,7 @@ func (c *Cluster) NewClientLink(members ...int) (*ClientLink, error) {
 			k.Close()
 			return nil, fmt.Errorf("etcdtest: NewClientLink: no member %d; use 0..%d", i, len(l.members())-1)
 		}
-		p, err := newProxy(fmt.Sprintf("127.0.0.1:%d", l.members()[i].clientPort), &k.pol)
+		p, err := proxy.New(fmt.Sprintf("127.0.0.1:%d", l.members()[i].clientPort), &k.pol)
 		if err != nil {
 			k.Close()
 			return nil, fmt.Errorf("etcdtest: NewClientLink: %w", err)
@@ -84,7 +85,7 @@ func (l *ClientLink) Client() *clientv3.Client { return l.client }
 func (l *ClientLink) Endpoints() []string {
 	eps := make([]string, len(l.proxies))
 	for i, p := range l.proxies {
-		eps[i] = l.scheme + "://" + p.addr()
+		eps[i] = l.scheme + "://" + p.Addr()
 	}
 	return eps
 }
@@ -98,7 +99,7 @@ func (l *ClientLink) Cut() { l.pol.cut.Store(true) }
 func (l *ClientLink) Restore() {
 	if l.pol.cut.Swap(false) {
 		for _, p := range l.proxies {
-			p.dropAll()
+			p.DropAll()
 		}
 	}
 }
@@ -130,7 +131,7 @@ func (l *ClientLink) Close() error {
 			l.client.Close()
 		}
 		for _, p := range l.proxies {
-			p.close()
+			p.Close()
 		}
 	})
 	return nil
@@ -150,19 +151,19 @@ func newChanged() *chan struct{} {
 	return &ch
 }
 
-func (p *linkPolicy) serverConn(conn net.Conn) net.Conn  { return conn }
-func (p *linkPolicy) backendConn(conn net.Conn) net.Conn { return conn }
-func (p *linkPolicy) readsHead() bool                    { return false }
-func (p *linkPolicy) admit(*proxyConn, []byte) admission { return forward }
-func (p *linkPolicy) targetStarting() bool               { return false }
-func (p *linkPolicy) keep(*proxyConn) bool               { return true } // Restore drops what lived through a cut
-func (p *linkPolicy) delay(*proxyConn, direction) (time.Duration, <-chan struct{}) {
+func (p *linkPolicy) ServerConn(conn net.Conn) net.Conn         { return conn }
+func (p *linkPolicy) BackendConn(conn net.Conn) net.Conn        { return conn }
+func (p *linkPolicy) ReadsHead() bool                           { return false }
+func (p *linkPolicy) Admit(*proxy.Conn, []byte) proxy.Admission { return proxy.Forward }
+func (p *linkPolicy) TargetStarting() bool                      { return false }
+func (p *linkPolicy) Keep(*proxy.Conn) bool                     { return true } // Restore drops what lived through a cut
+func (p *linkPolicy) Delay(*proxy.Conn, proxy.Direction) (time.Duration, <-chan struct{}) {
 	return time.Duration(p.latency.Load()), *p.changed.Load()
 }
 
-func (p *linkPolicy) judge(*proxyConn, direction, float64) verdict {
+func (p *linkPolicy) Judge(*proxy.Conn, proxy.Direction, float64) proxy.Verdict {
 	if p.cut.Load() {
-		return hole
+		return proxy.Hole
 	}
-	return pass
+	return proxy.Pass
 }

@@ -3,7 +3,7 @@ package etcdtest
 // A local cluster is etcd processes this package boots on 127.0.0.1: ports
 // reserved across processes (ports.go), a data directory that a sweep can
 // tell is abandoned (sweep.go), a peer proxy in front of each member
-// (proxy.go) through which the network faults act, and clients made once the
+// (internal/proxy) through which the network faults act, and clients made once the
 // members serve. startLocal builds one whole or, on any error, tears down
 // what it built and returns nothing.
 
@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -42,7 +43,7 @@ type local struct {
 	extraPorts []*portSet
 	opMu       sync.Mutex // serialises membership changes
 
-	faults faultStore // partitions, one-way cuts, latency, loss; see faults.go
+	faults faultStore // partitions, one-way cuts, latency, loss; see faultstore.go
 
 	linkMu sync.Mutex
 	links  []*ClientLink
@@ -198,10 +199,10 @@ func (l *local) newMember(i, clientPort, peerPort int) (*Member, error) {
 		bin:        l.bin,
 	}
 	var err error
-	if m.proxy, err = newProxy("127.0.0.1:"+strconv.Itoa(m.peerPort), l.peerPolicy(m)); err != nil {
+	if m.proxy, err = proxy.New("127.0.0.1:"+strconv.Itoa(m.peerPort), l.peerPolicy(m)); err != nil {
 		return nil, fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)
 	}
-	m.peerURL = l.sec.scheme() + "://" + m.proxy.addr()
+	m.peerURL = l.sec.scheme() + "://" + m.proxy.Addr()
 	m.clientURL = l.sec.scheme() + "://127.0.0.1:" + strconv.Itoa(m.clientPort)
 	return m, nil
 }
@@ -434,7 +435,7 @@ func (l *local) teardown(ctx context.Context) error {
 			closing(func() { m.client.Close() })
 		}
 		if m.proxy != nil {
-			closing(m.proxy.close)
+			closing(m.proxy.Close)
 		}
 	}
 	wg.Wait()

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -26,8 +27,8 @@ type Member struct {
 	name       string
 	id         uint64
 	clientPort int
-	peerPort   int    // the member's own peer listener; peers reach it through proxy
-	proxy      *proxy // in front of the peer listener; nil against an external cluster
+	peerPort   int          // the member's own peer listener; peers reach it through proxy
+	proxy      *proxy.Proxy // in front of the peer listener; nil against an external cluster
 	peerURL    string
 	clientURL  string
 	dataDir    string
@@ -185,7 +186,7 @@ func (m *Member) start() error {
 	m.proc, m.state = p, Running
 	go func() {
 		p.err = cmd.Wait()
-		m.proxy.dropAll() // peers see a dead member at once, as with a real crash
+		m.proxy.DropAll() // peers see a dead member at once, as with a real crash
 		close(p.done)
 	}()
 	return nil

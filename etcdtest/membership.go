@@ -71,7 +71,7 @@ func (c *Cluster) AddMember(ctx context.Context, opts ...MemberOption) (*Member,
 	}
 	l.opMu.Lock()
 	defer l.opMu.Unlock()
-	if f := l.faults.load(); f != nil && (f.groups != nil || len(f.cut) > 0) {
+	if f := l.faults.load(); f.Partitioned() || f.HasCuts() {
 		return nil, fmt.Errorf("etcdtest: AddMember: the cluster is partitioned (%s); a new member could not reach the leader: call Heal first", l.networkFaults())
 	}
 	ctx, cancel := l.startContext(ctx)
@@ -240,7 +240,7 @@ func (l *local) abandon(m *Member, ports *portSet, announced bool) (err error) {
 	if m.client != nil {
 		m.client.Close()
 	}
-	m.proxy.close()
+	m.proxy.Close()
 	ports.release()
 	os.RemoveAll(m.dataDir)
 	return err
@@ -324,7 +324,7 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 	m.mu.Lock()
 	m.state = Removed
 	m.mu.Unlock()
-	m.proxy.dropAll()
+	m.proxy.DropAll()
 	return l.settle(ctx, "RemoveMember("+m.name+")")
 }
 

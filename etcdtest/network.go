@@ -1,7 +1,7 @@
 package etcdtest
 
 // The fault methods on the members' peer network. Each checks its input,
-// changes the cluster's fault snapshot (faults.go) and has every peer proxy
+// changes the cluster's fault snapshot (faultstore.go) and has every peer proxy
 // enforce it, then settles (settle.go) where the fault leads somewhere.
 
 import (
@@ -11,6 +11,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 )
 
 // Isolate cuts member i off from every peer, in both directions. Clients
@@ -87,7 +89,7 @@ func (l *local) partition(groups []int) error {
 	if !partitionsSupported {
 		return errors.New("etcdtest: network partitions need Linux (connections are attributed to members through /proc)")
 	}
-	l.faults.update(func(f *netFaults) { f.groups = groups })
+	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithGroups(groups) })
 	l.enforce()
 	return nil
 }
@@ -96,7 +98,7 @@ func (l *local) partition(groups []int) error {
 // it holds.
 func (l *local) enforce() {
 	for _, m := range l.members() {
-		m.proxy.enforce()
+		m.proxy.Enforce()
 	}
 }
 
@@ -124,15 +126,7 @@ func (c *Cluster) Delay(d time.Duration, members ...int) error {
 	if err != nil {
 		return err
 	}
-	l.faults.update(func(f *netFaults) {
-		for _, i := range targets {
-			if d == 0 {
-				delete(f.delay, i)
-			} else {
-				f.delay[i] = d
-			}
-		}
-	})
+	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithDelay(d, targets...) })
 	l.enforce()
 	return nil
 }
@@ -166,15 +160,7 @@ func (c *Cluster) Drop(rate float64, members ...int) error {
 	if err != nil {
 		return err
 	}
-	l.faults.update(func(f *netFaults) {
-		for _, i := range targets {
-			if rate == 0 {
-				delete(f.drop, i)
-			} else {
-				f.drop[i] = rate
-			}
-		}
-	})
+	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithDrop(rate, targets...) })
 	l.enforce()
 	l.route(l.majority()) // the shared client avoids members lost entirely
 	return nil
@@ -204,22 +190,18 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 			return fmt.Errorf("etcdtest: CutOneWay: no member %d; use 0..%d", i, len(l.members())-1)
 		}
 	}
-	var cuts []link
+	var cuts []netfault.Link
 	for _, a := range from {
 		for _, b := range to {
 			if a != b {
-				cuts = append(cuts, link{a, b})
+				cuts = append(cuts, netfault.Link{From: a, To: b})
 			}
 		}
 	}
 	if len(cuts) == 0 {
 		return fmt.Errorf("etcdtest: CutOneWay(%v, %v) cuts nothing: a member always reaches itself; name different members on each side", from, to)
 	}
-	l.faults.update(func(f *netFaults) {
-		for _, k := range cuts {
-			f.cut[k] = true
-		}
-	})
+	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithCut(cuts...) })
 	l.enforce()
 	return l.settle(context.Background(), op)
 }
@@ -260,7 +242,7 @@ func (c *Cluster) NetworkFaults() string {
 }
 
 func (l *local) networkFaults() string {
-	return l.faults.load().describe(func(i int) string {
+	return l.faults.load().Describe(func(i int) string {
 		if i >= 0 && i < len(l.members()) {
 			return l.members()[i].name
 		}

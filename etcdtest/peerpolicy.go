@@ -8,18 +8,21 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 )
 
 // peerPolicy is how the proxy in front of member to's peer listener treats
-// raft traffic: under the cluster's network faults (faults.go), judged per
+// raft traffic: under the cluster's network faults (faultstore.go), judged per
 // link between two members. It also makes boots fast: a booting member
 // probes its peers' /members with a 1 s timeout (etcdserver
 // isMemberBootstrapped) while those peers already listen but do not yet
 // serve; with members started together that stalls boots by 1-2 s at
 // random. Until the cluster has booted, such a probe is answered "not
 // bootstrapped yet" (503) at once, which is the truth: no peer can know the
-// prober yet; after, a probe the member does not answer within probeGrace
-// gets the same answer.
+// prober yet; after, a probe the member does not answer within
+// proxy.ProbeGrace gets the same answer.
 type peerPolicy struct {
 	to     int
 	faults *faultStore
@@ -53,34 +56,34 @@ func (l *local) peerPolicy(m *Member) *peerPolicy {
 	}
 }
 
-func (p *peerPolicy) serverConn(conn net.Conn) net.Conn  { return tlsServer(conn, p.serverTLS) }
-func (p *peerPolicy) backendConn(conn net.Conn) net.Conn { return tlsClient(conn, p.backendTLS) }
-func (p *peerPolicy) readsHead() bool                    { return true }
-func (p *peerPolicy) targetStarting() bool               { return p.running() }
+func (p *peerPolicy) ServerConn(conn net.Conn) net.Conn  { return proxy.TLSServer(conn, p.serverTLS) }
+func (p *peerPolicy) BackendConn(conn net.Conn) net.Conn { return proxy.TLSClient(conn, p.backendTLS) }
+func (p *peerPolicy) ReadsHead() bool                    { return true }
+func (p *peerPolicy) TargetStarting() bool               { return p.running() }
 
-// admit places the connection by the member its raft request names
+// Admit places the connection by the member its raft request names
 // (X-Server-From), refuses it across a partition, and picks out bootstrap
 // probes.
-func (p *peerPolicy) admit(pc *proxyConn, head []byte) admission {
+func (p *peerPolicy) Admit(pc *proxy.Conn, head []byte) proxy.Admission {
 	if i := p.byID(sentBy(head)); i >= 0 {
-		pc.claimed.Store(int32(i) + 1)
+		pc.SetPeer(i)
 	}
 	if !p.allowed(pc, p.faults.load()) {
-		return refuse
+		return proxy.Refuse
 	}
 	switch {
 	case bytes.HasPrefix(head, []byte("GET /members ")) && !p.booted():
-		return notReady
+		return proxy.NotReady
 	case (bytes.HasPrefix(head, []byte("GET /members ")) || bytes.HasPrefix(head, []byte("GET /version "))) &&
-		!p.faults.load().shapesTraffic():
-		return forwardFast
+		!p.faults.load().ShapesTraffic():
+		return proxy.ForwardFast
 	}
-	return forward
+	return proxy.Forward
 }
 
 // allowed reports whether the partition in f lets pc reach member to.
-func (p *peerPolicy) allowed(pc *proxyConn, f *netFaults) bool {
-	if f == nil || f.groups == nil {
+func (p *peerPolicy) allowed(pc *proxy.Conn, f *netfault.Faults) bool {
+	if !f.Partitioned() {
 		return true
 	}
 	from := p.sender(pc)
@@ -92,34 +95,34 @@ func (p *peerPolicy) allowed(pc *proxyConn, f *netFaults) bool {
 	}
 	// Only the partition decides about whole connections: a one-way cut
 	// keeps the other direction of a connection.
-	return f.sameSide(from, p.to)
+	return f.SameSide(from, p.to)
 }
 
-func (p *peerPolicy) judge(pc *proxyConn, dir direction, roll float64) verdict {
+func (p *peerPolicy) Judge(pc *proxy.Conn, dir proxy.Direction, roll float64) proxy.Verdict {
 	f := p.faults.load()
 	l := p.link(pc, dir, f)
-	return f.judge(l.from, l.to, roll)
+	return f.Judge(l.From, l.To, roll)
 }
 
-func (p *peerPolicy) delay(pc *proxyConn, dir direction) (time.Duration, <-chan struct{}) {
+func (p *peerPolicy) Delay(pc *proxy.Conn, dir proxy.Direction) (time.Duration, <-chan struct{}) {
 	f := p.faults.load()
 	if f == nil {
 		return 0, nil
 	}
 	l := p.link(pc, dir, f)
-	return f.linkDelay(l.from, l.to), f.changed
+	return f.LinkDelay(l.From, l.To), f.Changed()
 }
 
-// keep closes connections a new partition cuts, and those that lost bytes
+// Keep closes connections a new partition cuts, and those that lost bytes
 // to a one-way cut that is lifted now.
-func (p *peerPolicy) keep(pc *proxyConn) bool {
+func (p *peerPolicy) Keep(pc *proxy.Conn) bool {
 	f := p.faults.load()
 	if !p.allowed(pc, f) {
 		return false
 	}
-	for _, dir := range []direction{request, response} {
-		if pc.holed[dir].Load() {
-			if l := linkOf(dir, p.sender(pc), p.to); f == nil || !f.cut[l] {
+	for _, dir := range []proxy.Direction{proxy.Request, proxy.Response} {
+		if pc.Holed(dir) {
+			if l := netfault.LinkOf(dir, p.sender(pc), p.to); !f.IsCut(l) {
 				return false
 			}
 		}
@@ -133,11 +136,11 @@ func (p *peerPolicy) keep(pc *proxyConn) bool {
 // no other member's settings can outweigh those of the proxy's own member,
 // the chunk is judged as that member's own (a self link: never cut, and
 // its delay and loss are the member's).
-func (p *peerPolicy) link(pc *proxyConn, dir direction, f *netFaults) link {
-	if !f.needsSender(p.to) {
-		return link{p.to, p.to}
+func (p *peerPolicy) link(pc *proxy.Conn, dir proxy.Direction, f *netfault.Faults) netfault.Link {
+	if !f.NeedsSender(p.to) {
+		return netfault.Link{From: p.to, To: p.to}
 	}
-	return linkOf(dir, p.sender(pc), p.to)
+	return netfault.LinkOf(dir, p.sender(pc), p.to)
 }
 
 // sender returns the index of the member that opened the connection, or -1.
@@ -147,20 +150,17 @@ func (p *peerPolicy) link(pc *proxyConn, dir direction, f *netFaults) link {
 // first need (only network faults need it): that reads /proc/net/tcp,
 // whose size grows with every socket on the machine and whose chunked
 // reads can miss a fresh connection while sockets come and go.
-func (p *peerPolicy) sender(pc *proxyConn) int {
-	if i := pc.claimed.Load(); i > 0 {
-		return int(i) - 1
-	}
-	pc.fromOnce.Do(func() {
-		pc.from = p.byKernel(pc.raw)
+func (p *peerPolicy) sender(pc *proxy.Conn) int {
+	return pc.Peer(func(raw net.Conn) int {
+		from := p.byKernel(raw)
 		// /proc/net/tcp is read in chunks, not atomically: with many sockets
 		// on the machine a fresh connection can be missed. Look again.
-		for try := 0; pc.from < 0 && try < 3; try++ {
+		for try := 0; from < 0 && try < 3; try++ {
 			time.Sleep(time.Millisecond) // a bounded re-read, not a wait for state
-			pc.from = p.byKernel(pc.raw)
+			from = p.byKernel(raw)
 		}
+		return from
 	})
-	return pc.from
 }
 
 // sentBy returns the member ID (hex, as etcd writes it) that a raft

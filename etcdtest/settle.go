@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 )
 
 // NoSettle makes fault and repair methods (Kill, Stop, Pause, Resume,
@@ -117,73 +119,18 @@ func (c *local) settleContext(ctx context.Context, op string) error {
 }
 
 // majority returns the members that can make progress together (see
-// majorityOf), in index order; nil when none can.
+// netfault.Majority), in index order; nil when none can.
 func (c *local) majority() []*Member {
 	ms := c.members()
-	facts := make([]memberFact, len(ms))
+	facts := make([]netfault.Member, len(ms))
 	for i, m := range ms {
-		facts[i] = memberFact{up: m.State() == Running, votes: m.votes()}
+		facts[i] = netfault.Member{Up: m.State() == Running, Votes: m.votes()}
 	}
 	var group []*Member
-	for _, i := range majorityOf(facts, c.faults.load().reaches) {
+	for _, i := range netfault.Majority(facts, c.faults.load().Reaches) {
 		group = append(group, ms[i])
 	}
 	return group
-}
-
-// memberFact is what the majority rule needs to know of a member.
-type memberFact struct {
-	up    bool // running and not paused
-	votes bool // counts toward the quorum: a voter that was not removed
-}
-
-// majorityOf is the majority rule, a pure function of member facts and the
-// network: the largest set of up members connected both ways (directly or
-// through each other), if its voters are a quorum of all the voters; nil
-// otherwise. Learners in the set follow its leader but do not count.
-// Indexes are in order.
-func majorityOf(facts []memberFact, reaches func(from, to int) bool) []int {
-	voters := 0
-	for _, f := range facts {
-		if f.votes {
-			voters++
-		}
-	}
-	quorum := voters/2 + 1
-	seen := make([]bool, len(facts))
-	var best []int
-	bestVotes := 0
-	for i, f := range facts {
-		if seen[i] || !f.up {
-			continue
-		}
-		// The connected component of member i, over links open both ways.
-		comp := []int{i}
-		seen[i] = true
-		for k := 0; k < len(comp); k++ {
-			a := comp[k]
-			for b, fb := range facts {
-				if !seen[b] && fb.up && reaches(a, b) && reaches(b, a) {
-					seen[b] = true
-					comp = append(comp, b)
-				}
-			}
-		}
-		n := 0
-		for _, j := range comp {
-			if facts[j].votes {
-				n++
-			}
-		}
-		if n > bestVotes {
-			slices.Sort(comp)
-			best, bestVotes = comp, n
-		}
-	}
-	if bestVotes < quorum {
-		return nil
-	}
-	return best
 }
 
 // leaderView is what one member says of the raft leader.
