@@ -80,7 +80,7 @@ var _ = Describe("A started cluster", func() {
 		Expect(resp.Count).To(BeZero())
 	})
 
-	It("keeps each member's log (that none reaches the test's output is shown by etcdtest/internal/ginkgotest)", func() {
+	It("keeps each member's log (that none reaches the test's output is shown by internal/ginkgotest)", func() {
 		for _, m := range cluster.Members() {
 			Expect(m.Logs()).To(ContainSubstring(`"name":"` + m.Name() + `"`))
 		}

@@ -21,7 +21,7 @@ import (
 // and for specs whose own work takes 0, 200 and 500 ms. It reports each shape's
 // wall time and its ratio to shared. Run with:
 //
-//	go test ./etcdtest/internal/ginkgotest -run '^$' -bench Suite -benchtime 1x
+//	go test ./internal/ginkgotest -run '^$' -bench Suite -benchtime 1x
 func BenchmarkSuite(b *testing.B) {
 	dir := b.TempDir()
 	child, ginkgo := filepath.Join(dir, "child.test"), filepath.Join(dir, "ginkgo")
