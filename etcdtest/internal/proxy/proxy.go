@@ -219,6 +219,16 @@ func (p *Proxy) pump(pc *Conn, dir Direction, dst io.Writer, src io.Reader) {
 					return
 				}
 			default:
+				if pc.holed[dir].Load() {
+					// Earlier bytes of this direction vanished: forwarding
+					// more would hand the other end a stream with a gap,
+					// which HTTP/2 reads as if nothing were missing (a
+					// watch would skip the events it lost). The hole was
+					// lifted before the connection was closed for it; close
+					// it now, and the client reconnects and resumes.
+					p.closeConn(pc)
+					return
+				}
 				if d, _ := p.pol.Delay(pc, dir); d > 0 || line != nil && line.busy() {
 					if line == nil {
 						line = p.newDelayLine(pc, dir, dst)
