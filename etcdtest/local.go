@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -194,7 +195,7 @@ func (l *local) newMember(i, clientPort, peerPort int) (*Member, error) {
 		clientPort: clientPort,
 		peerPort:   peerPort,
 		dataDir:    filepath.Join(l.dir, name),
-		log:        newLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
+		log:        proc.NewLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
 		bin:        l.bin,
 	}
 	var err error
