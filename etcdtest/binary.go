@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 )
 
 //go:embed pinned
@@ -180,7 +182,7 @@ func managedTool(ctx context.Context, name, pkg, ver string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("etcdtest: create the %s build cache %s: %w; set %s to an etcd executable instead", name, dir, err, EnvBinary)
 	}
-	unlock, err := lockFile(ctx, dir+".lock")
+	unlock, err := host.LockFile(ctx, dir+".lock")
 	if err != nil {
 		return "", fmt.Errorf("etcdtest: wait for another process's %s %s build: %w", name, ver, err)
 	}
