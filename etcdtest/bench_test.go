@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -73,19 +75,19 @@ func BenchmarkNaiveStart(b *testing.B) {
 }
 
 func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
-	ports, err := reservePorts(6)
+	ports, err := host.ReservePorts(6)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ports.release()
+	defer ports.Release()
 	dir := b.TempDir()
 	var initial, eps []string
 	for i := range 3 {
-		initial = append(initial, fmt.Sprintf("n%d=http://127.0.0.1:%d", i, ports.ports[2*i+1]))
-		eps = append(eps, fmt.Sprintf("http://127.0.0.1:%d", ports.ports[2*i]))
+		initial = append(initial, fmt.Sprintf("n%d=http://127.0.0.1:%d", i, ports.Ports[2*i+1]))
+		eps = append(eps, fmt.Sprintf("http://127.0.0.1:%d", ports.Ports[2*i]))
 	}
 	token := "naive-" + randomHex(4)
-	var logs []*logBuffer
+	var logs []*proc.LogBuffer
 	t0 := time.Now()
 	var cmds []*exec.Cmd
 	for i := range 3 {
@@ -95,10 +97,10 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 			"--listen-peer-urls="+strings.TrimPrefix(initial[i], "n"+strconv.Itoa(i)+"="),
 			"--initial-advertise-peer-urls="+strings.TrimPrefix(initial[i], "n"+strconv.Itoa(i)+"="),
 			"--initial-cluster="+strings.Join(initial, ","), "--initial-cluster-token="+token)
-		log := newLogBuffer(1<<20, nil, "")
+		log := proc.NewLogBuffer(1<<20, nil, "")
 		cmd.Stdout, cmd.Stderr = log, log
 		logs = append(logs, log)
-		if err := startProcess(cmd); err != nil {
+		if err := proc.Start(cmd); err != nil {
 			b.Fatal(err)
 		}
 		cmds = append(cmds, cmd)

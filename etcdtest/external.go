@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/namespace"
@@ -157,7 +158,7 @@ func (c *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 		if name == "" {
 			name = strconv.FormatUint(pm.ID, 16) // a member that has not started yet
 		}
-		m := &Member{c: &c.common, index: i, name: name, id: pm.ID, state: External, log: newLogBuffer(1024, nil, "")}
+		m := &Member{c: &c.common, index: i, name: name, id: pm.ID, state: External, log: proc.NewLogBuffer(1024, nil, "")}
 		members[i] = m
 		if len(pm.PeerURLs) > 0 {
 			m.peerURL = pm.PeerURLs[0]

@@ -1,8 +1,8 @@
 package etcdtest
 
 // A local cluster is etcd processes this package boots on 127.0.0.1: ports
-// reserved across processes (ports.go), a data directory that a sweep can
-// tell is abandoned (sweep.go), a peer proxy in front of each member
+// reserved across processes (internal/host), a data directory that a sweep
+// can tell is abandoned (internal/host), a peer proxy in front of each member
 // (internal/proxy) through which the network faults act, and clients made once the
 // members serve. startLocal builds one whole or, on any error, tears down
 // what it built and returns nothing.
@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -35,12 +37,12 @@ import (
 type local struct {
 	common
 	token   string
-	owner   *os.File // flock held while the cluster lives; see sweep.go
+	owner   *os.File // flock held while the cluster lives; see host.SweepLeftovers
 	walDir  string   // parent of the members' WAL dirs when not under dir
 	walLock *os.File
-	ports   *portSet
+	ports   *host.PortSet
 	// extraPorts are those of members added since the boot (membership.go).
-	extraPorts []*portSet
+	extraPorts []*host.PortSet
 	opMu       sync.Mutex // serialises membership changes
 
 	faults faultStore // partitions, one-way cuts, latency, loss; see faultstore.go
@@ -86,8 +88,8 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 			}
 		}
 	}
-	sweepLeftovers(cfg.DataDir)
-	sweepLeftovers(os.TempDir())
+	host.SweepLeftovers(cfg.DataDir)
+	host.SweepLeftovers(os.TempDir())
 	fresh := func(ctx context.Context) (*local, error) {
 		for attempt := 1; ; attempt++ {
 			l, err := boot(ctx, cfg, bin, bins)
@@ -124,26 +126,26 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 	defer cancel()
 
 	l.token = "etcdtest-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(8)
-	if l.dir, l.owner, err = makeClusterDir(cfg.DataDir); err != nil {
+	if l.dir, l.owner, err = host.MakeClusterDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if !cfg.Fsync && bin.version.AtLeast(3, 5) && isTmpfs(cfg.DataDir) {
+	if !cfg.Fsync && bin.version.AtLeast(3, 5) && host.IsTmpfs(cfg.DataDir) {
 		// etcd preallocates two 64 MB WAL segments per member with
 		// fallocate, which on tmpfs is real memory (370 MB for 3 members)
 		// that takes tens of milliseconds to fill and to free. Without
 		// fsync a disk filesystem serves the WAL as fast, from page cache.
-		if l.walDir, l.walLock, err = makeClusterDir(os.TempDir()); err != nil {
+		if l.walDir, l.walLock, err = host.MakeClusterDir(os.TempDir()); err != nil {
 			return nil, err
 		}
 	}
 	if l.sec, err = newClusterSecurity(l.dir, cfg); err != nil {
 		return nil, err
 	}
-	if l.ports, err = reservePorts(2 * cfg.Size); err != nil {
+	if l.ports, err = host.ReservePorts(2 * cfg.Size); err != nil {
 		return nil, err
 	}
 	if testHookPortsReserved != nil {
-		testHookPortsReserved(l.ports.ports)
+		testHookPortsReserved(l.ports.Ports)
 	}
 	for i := 0; i < cfg.Size; i++ {
 		if err := l.addMember(i, bins[i]); err != nil {
@@ -177,7 +179,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 // addMember creates member i of a booting cluster (not started): its name,
 // ports, data dir, log and peer proxy.
 func (l *local) addMember(i int, bin etcdBinary) error {
-	m, err := l.newMember(i, l.ports.ports[2*i], l.ports.ports[2*i+1])
+	m, err := l.newMember(i, l.ports.Ports[2*i], l.ports.Ports[2*i+1])
 	if err != nil {
 		return err
 	}
@@ -195,7 +197,7 @@ func (l *local) newMember(i, clientPort, peerPort int) (*Member, error) {
 		clientPort: clientPort,
 		peerPort:   peerPort,
 		dataDir:    filepath.Join(l.dir, name),
-		log:        newLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
+		log:        proc.NewLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
 		bin:        l.bin,
 	}
 	var err error
@@ -440,20 +442,20 @@ func (l *local) teardown(ctx context.Context) error {
 	}
 	wg.Wait()
 	if l.dir != "" {
-		if err := removeClusterDir(l.dir, l.owner); err != nil {
+		if err := host.RemoveClusterDir(l.dir, l.owner); err != nil {
 			errs = append(errs, fmt.Errorf("etcdtest: remove cluster data %s: %w", l.dir, err))
 		}
 	}
 	if l.walDir != "" {
-		if err := removeClusterDir(l.walDir, l.walLock); err != nil {
+		if err := host.RemoveClusterDir(l.walDir, l.walLock); err != nil {
 			errs = append(errs, fmt.Errorf("etcdtest: remove cluster WAL %s: %w", l.walDir, err))
 		}
 	}
 	if l.ports != nil {
-		l.ports.release()
+		l.ports.Release()
 	}
 	for _, p := range l.extraPorts {
-		p.release()
+		p.Release()
 	}
 	return errors.Join(errs...)
 }

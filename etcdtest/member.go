@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -32,7 +33,7 @@ type Member struct {
 	peerURL    string
 	clientURL  string
 	dataDir    string
-	log        *logBuffer
+	log        *proc.LogBuffer
 	joinedWith string      // --initial-cluster of a member added to a running cluster; "" for one of the boot
 	bin        etcdBinary  // what its process runs; RestartOn changes it (under mu)
 	learner    atomic.Bool // a raft learner: added AsLearner and not promoted yet
@@ -171,7 +172,7 @@ func (m *Member) start() error {
 	// for every holder of those pipes, and member logs belong in reports.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
 	cmd.Dir = m.l.dir
-	if err := startProcess(cmd); err != nil {
+	if err := proc.Start(cmd); err != nil {
 		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.path, err)
 	}
 	// The sweep of a crashed run finds a member's process by this file: a
@@ -275,7 +276,7 @@ func (m *Member) Pause() error {
 	// machine that can take a while, hence the generous bound.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		stopped, running := processStopped(p.cmd.Process.Pid)
+		stopped, running := proc.Stopped(p.cmd.Process.Pid)
 		if stopped {
 			break
 		}

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -80,13 +81,13 @@ func (c *Cluster) AddMember(ctx context.Context, opts ...MemberOption) (*Member,
 }
 
 func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, err error) {
-	ports, err := reservePorts(2)
+	ports, err := host.ReservePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	m, err := l.newMember(len(l.members()), ports.ports[0], ports.ports[1])
+	m, err := l.newMember(len(l.members()), ports.Ports[0], ports.Ports[1])
 	if err != nil {
-		ports.release()
+		ports.Release()
 		return nil, err
 	}
 	m.learner.Store(o.learner)
@@ -226,7 +227,7 @@ func (l *local) joinedOnce(ctx context.Context, m *Member, target *uint64) error
 // got in), process, proxy, client, ports and data gone. A member etcd still
 // lists after a failed removal would count toward every quorum without ever
 // answering, so that failure is returned, with the fix.
-func (l *local) abandon(m *Member, ports *portSet, announced bool) (err error) {
+func (l *local) abandon(m *Member, ports *host.PortSet, announced bool) (err error) {
 	if announced {
 		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.CallTimeout)
 		if _, rerr := l.client.MemberRemove(ctx, m.id); rerr != nil {
@@ -241,7 +242,7 @@ func (l *local) abandon(m *Member, ports *portSet, announced bool) (err error) {
 		m.client.Close()
 	}
 	m.proxy.Close()
-	ports.release()
+	ports.Release()
 	os.RemoveAll(m.dataDir)
 	return err
 }

@@ -32,7 +32,7 @@ type peerPolicy struct {
 	// byID is the index of the member with raft ID id, or -1.
 	byID func(id uint64) int
 	// byKernel is the index of the member whose process opened conn, or -1
-	// (identify_linux.go).
+	// (connSender, over proc.ConnOwner).
 	byKernel func(conn net.Conn) int
 	booted   func() bool // every member has served once
 	running  func() bool // member to's process runs
@@ -172,14 +172,4 @@ func sentBy(head []byte) uint64 {
 	}
 	id, _ := strconv.ParseUint(req.Header.Get("X-Server-From"), 16, 64)
 	return id
-}
-
-// remotePort returns the port a connection comes from.
-func remotePort(c net.Conn) int {
-	_, port, err := net.SplitHostPort(c.RemoteAddr().String())
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(port)
-	return n
 }

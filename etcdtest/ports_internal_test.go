@@ -2,15 +2,14 @@ package etcdtest
 
 import (
 	"context"
-	"errors"
 	"net"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
+
+// The reservation itself is tested in internal/host; this is Start's part:
+// what it does when a reserved port is taken from under it.
 
 // An outsider that binds a reserved port between reservation and use makes
 // the member fail with "address already in use"; Start must retry with fresh
@@ -44,94 +43,5 @@ func TestStartRetriesWhenAnOutsiderTakesAPort(t *testing.T) {
 				t.Errorf("member %s still uses the stolen port: %s", m.Name(), arg)
 			}
 		}
-	}
-}
-
-func TestReservedPortsAreDistinctAndHeldUntilReleased(t *testing.T) {
-	a, err := reservePorts(20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := reservePorts(20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[int]bool{}
-	for _, p := range append(append([]int{}, a.ports...), b.ports...) {
-		if seen[p] {
-			t.Fatalf("port %d reserved twice", p)
-		}
-		if p < portLow || p >= portHigh {
-			t.Fatalf("port %d outside %d-%d", p, portLow, portHigh)
-		}
-		seen[p] = true
-	}
-	dir, _ := portLockDir()
-	if _, ok, _ := tryLock(dir + "/" + strconv.Itoa(a.ports[0])); ok {
-		t.Fatal("a reserved port's lock could be taken again")
-	}
-	a.release()
-	b.release()
-}
-
-func TestReleasedPortsLeaveNoLockFiles(t *testing.T) {
-	s, err := reservePorts(6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, _ := portLockDir()
-	ports := slices.Clone(s.ports)
-	s.release()
-	for _, p := range ports {
-		if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(p))); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("lock file of released port %d: %v, want it removed", p, err)
-		}
-	}
-}
-
-// A process that opened a port's lock file just before its holder released
-// (and removed) it must not take the orphaned file for a reservation.
-func TestALockOnARemovedFileIsNoReservation(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "15001")
-	late, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(path) // the holder releases
-	f, ok, err := lockOpened(late)
-	if err != nil || !ok {
-		t.Fatalf("lock: ok=%v err=%v", ok, err)
-	}
-	defer f.Close()
-	if lockedAtPath(f) {
-		t.Fatal("a lock on a removed file counted as a reservation")
-	}
-	again, ok, err := tryLock(path) // a newcomer creates the file afresh
-	if err != nil || !ok {
-		t.Fatalf("lock: ok=%v err=%v", ok, err)
-	}
-	defer again.Close()
-	if !lockedAtPath(again) {
-		t.Fatal("a lock on the file the path names is a reservation")
-	}
-}
-
-func TestSweepRemovesOnlyUnheldPortLocks(t *testing.T) {
-	dir := t.TempDir()
-	held, ok, err := tryLock(filepath.Join(dir, "15002"))
-	if err != nil || !ok {
-		t.Fatalf("lock: ok=%v err=%v", ok, err)
-	}
-	defer held.Close()
-	orphan := filepath.Join(dir, "15003")
-	if err := os.WriteFile(orphan, nil, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	sweepPortLocks(dir)
-	if _, err := os.Stat(orphan); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("orphaned lock file: %v, want it removed", err)
-	}
-	if !lockedAtPath(held) {
-		t.Error("the sweep removed a held reservation")
 	}
 }

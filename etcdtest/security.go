@@ -2,7 +2,7 @@ package etcdtest
 
 // A cluster's security is made once, before any client or member needs
 // it, and does not change after: the TLS material (generated for a booted
-// cluster with Config.TLS, certs.go; named by the environment for an
+// cluster with Config.TLS, internal/certs; named by the environment for an
 // external one) and the credentials clients log in with (a generated root
 // password with Config.Auth; $ETCDTEST_USER for an external cluster). A
 // booted cluster turns etcd's authentication on only once it is ready
@@ -17,6 +17,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/certs"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
@@ -44,15 +45,15 @@ func newClusterSecurity(dir string, cfg Config) (*security, error) {
 	if !cfg.TLS {
 		return s, nil
 	}
-	cs, err := generateCerts(dir)
+	cs, err := certs.Generate(dir)
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: generate the cluster's TLS certificates in %s: %w", dir, err)
 	}
-	s.caFile, s.certFile, s.keyFile = cs.caFile, cs.certFile, cs.keyFile
-	s.serverCert, s.serverKey = cs.serverCert, cs.serverKey
-	s.client = &tls.Config{RootCAs: cs.pool, Certificates: []tls.Certificate{cs.client}, MinVersion: tls.VersionTLS12}
-	s.peerIn = &tls.Config{Certificates: []tls.Certificate{cs.member}, ClientCAs: cs.pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
-	s.peerTo = &tls.Config{Certificates: []tls.Certificate{cs.member}, RootCAs: cs.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	s.caFile, s.certFile, s.keyFile = cs.CAFile, cs.ClientCertFile, cs.ClientKeyFile
+	s.serverCert, s.serverKey = cs.MemberCertFile, cs.MemberKeyFile
+	s.client = &tls.Config{RootCAs: cs.Pool, Certificates: []tls.Certificate{cs.Client}, MinVersion: tls.VersionTLS12}
+	s.peerIn = &tls.Config{Certificates: []tls.Certificate{cs.Member}, ClientCAs: cs.Pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+	s.peerTo = &tls.Config{Certificates: []tls.Certificate{cs.Member}, RootCAs: cs.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	return s, nil
 }
 

@@ -40,13 +40,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 )
 
 // EnvSpares, set to "0", turns warm spares off in this process whatever
@@ -72,14 +71,13 @@ type spare struct {
 }
 
 type sparePool struct {
-	mu       sync.Mutex
-	slots    map[string]*spare
-	closed   bool            // after an interrupt: no new spares
-	reaped   map[string]bool // data parents a reaper watches
-	lifeline []*os.File      // write ends of the reapers' pipes: never closed, never collected
+	mu     sync.Mutex
+	slots  map[string]*spare
+	closed bool        // after an interrupt: no new spares
+	reaper host.Reaper // removes the spares' data when the process ends
 }
 
-var spares = &sparePool{slots: map[string]*spare{}, reaped: map[string]bool{}}
+var spares = &sparePool{slots: map[string]*spare{}}
 
 // sparesOff reports whether $ETCDTEST_SPARES turns spares off.
 func sparesOff() bool { return os.Getenv(EnvSpares) == "0" }
@@ -201,7 +199,7 @@ func (p *sparePool) refill(key, stamp, dataDir string, boot func(context.Context
 	if p.closed || p.slots[key] != nil {
 		return
 	}
-	if err := p.watch(dataDir); err != nil {
+	if err := p.reaper.Watch(dataDir); err != nil {
 		return // no spares without the reaper: they could outlive the process on disk
 	}
 	for len(p.slots) >= maxSpareConfigs {
@@ -266,76 +264,4 @@ func (p *sparePool) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.slots)
-}
-
-// reaperScript runs in a shell that outlives this process by moments. Its
-// stdin is a pipe whose only write end this process holds: read returns at
-// end of file, when the process has exited however it exited. It then does
-// what Stop would have done for every cluster directory named after the
-// process: kill members still running (those whose command line names the
-// directory: where no parent-death signal exists), and remove the
-// directory, renamed to a dot name first as sweep.go requires.
-const reaperScript = `read -r _
-pid="$1"
-for base in $ETCDTEST_REAP; do
-  for d in "$base/$pid"-* "$base/.$pid"-* "$base/.rm-$pid"-*; do
-    [ -d "$d" ] || continue
-    for f in "$d"/*.pid; do
-      [ -f "$f" ] || continue
-      p="$(cat "$f")"
-      if [ -r "/proc/$p/cmdline" ]; then
-        tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "$d/" && kill -9 "$p"
-      else
-        ps -p "$p" -o command= 2>/dev/null | grep -qF -- "$d/" && kill -9 "$p"
-      fi
-    done
-    case "$(basename "$d")" in
-    .*) rm -rf "$d" ;;
-    *) mv "$d" "$base/.rm-$(basename "$d")" 2>/dev/null && rm -rf "$base/.rm-$(basename "$d")" ;;
-    esac
-  done
-done
-`
-
-// watch makes sure a reaper removes this process's cluster directories
-// under dataDir and os.TempDir (the WAL's) once the process has exited.
-// The bases go in the environment, not the command line, so nothing that
-// looks for processes naming a data dir takes the reaper for a member.
-func (p *sparePool) watch(dataDir string) error {
-	var bases []string
-	for _, parent := range []string{dataDir, os.TempDir()} {
-		base := parent + "/etcdtest-" + strconv.Itoa(os.Getuid())
-		if !p.reaped[base] && !slices.Contains(bases, base) {
-			bases = append(bases, base)
-		}
-	}
-	if len(bases) == 0 {
-		return nil
-	}
-	for _, b := range bases {
-		if strings.ContainsAny(b, " \t\n") {
-			return fmt.Errorf("etcdtest: no spares under %q: the reaper splits its directories at blanks", b)
-		}
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	cmd := exec.Command("/bin/sh", "-c", reaperScript, "etcdtest-reaper", strconv.Itoa(os.Getpid()))
-	cmd.Stdin = r
-	cmd.Env = append(os.Environ(), "ETCDTEST_REAP="+strings.Join(bases, " "))
-	// Its own process group, so the ^C of a terminal does not end it
-	// before the process it watches has ended.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		return fmt.Errorf("etcdtest: start the reaper of spares: %w", err)
-	}
-	go cmd.Wait() // it exits after this process; reaped here only if it fails early
-	p.lifeline = append(p.lifeline, w)
-	for _, b := range bases {
-		p.reaped[b] = true
-	}
-	return nil
 }

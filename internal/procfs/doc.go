@@ -1,6 +1,6 @@
 // Package procfs is the toolkit's one reader of what Linux's /proc says
-// about a process: its state, its threads' states, its command line, and
-// the pids /proc lists.
+// about a process: its state, its threads' states, its command line, its
+// open files, the pids /proc lists, and the TCP sockets it lists.
 //
 // etcdtest reads it to know when SIGSTOP has taken effect on every thread of
 // a member; the test suites read it to prove that no etcd process outlives

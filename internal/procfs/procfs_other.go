@@ -24,3 +24,9 @@ func Cmdline(int) (string, error) { return "", errNoProc }
 
 // Pids fails: there is no /proc to read it from.
 func Pids() ([]int, error) { return nil, errNoProc }
+
+// SocketInode fails: there is no /proc to read it from.
+func SocketInode(int, int) (string, error) { return "", errNoProc }
+
+// FileLinks fails: there is no /proc to read it from.
+func FileLinks(int) ([]string, error) { return nil, errNoProc }

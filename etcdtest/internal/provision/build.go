@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 )
 
 // pinned holds <ver>.go.mod and .go.sum for etcd builds and
@@ -43,7 +45,7 @@ func Tool(ctx context.Context, name, pkg, ver string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("etcdtest: create the %s build cache %s: %w; set %s to an etcd executable instead", name, dir, err, EnvBinary)
 	}
-	unlock, err := lockFile(ctx, dir+".lock")
+	unlock, err := host.LockFile(ctx, dir+".lock")
 	if err != nil {
 		return "", fmt.Errorf("etcdtest: wait for another process's %s %s build: %w", name, ver, err)
 	}

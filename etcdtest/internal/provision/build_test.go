@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 )
 
 // One cache entry per tool, version, OS and architecture, under the
@@ -124,7 +126,7 @@ func TestAFailedBuildNamesTheStepAndTheFix(t *testing.T) {
 	if isFile(filepath.Join(dir, "etcd")) {
 		t.Error("a failed build left an executable in the cache")
 	}
-	f, ok, err := tryLock(dir + ".lock")
+	f, ok, err := host.TryLock(dir + ".lock")
 	if err != nil || !ok {
 		t.Fatalf("the build lock is still held after the build failed (ok %v, err %v)", ok, err)
 	}

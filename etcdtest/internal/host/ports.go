@@ -1,4 +1,4 @@
-package etcdtest
+package host
 
 import (
 	"fmt"
@@ -60,7 +60,7 @@ func sweepPortLocks(dir string) {
 		return
 	}
 	for _, e := range ents {
-		f, ok, err := tryLockExisting(filepath.Join(dir, e.Name()))
+		f, ok, err := TryLockExisting(filepath.Join(dir, e.Name()))
 		if err != nil || !ok {
 			continue
 		}
@@ -71,22 +71,23 @@ func sweepPortLocks(dir string) {
 	}
 }
 
-// portSet is a group of reserved ports, released together.
-type portSet struct {
-	ports []int
+// PortSet is a group of reserved ports, released together.
+type PortSet struct {
+	Ports []int // in the order they were reserved; nil once released
 	locks []*os.File
 }
 
-func (s *portSet) release() {
+// Release gives the ports back: their lock files are removed and unlocked.
+func (s *PortSet) Release() {
 	for _, f := range s.locks {
 		os.Remove(f.Name())
 		f.Close()
 	}
-	s.locks, s.ports = nil, nil
+	s.locks, s.Ports = nil, nil
 }
 
 // lockedAtPath reports whether f, just locked, is still the file its path
-// names (see the package comment on removal of released lock files).
+// names (see above on removal of released lock files).
 func lockedAtPath(f *os.File) bool {
 	held, err := f.Stat()
 	if err != nil {
@@ -96,22 +97,23 @@ func lockedAtPath(f *os.File) bool {
 	return err == nil && os.SameFile(held, now)
 }
 
-// reservePorts reserves n free loopback ports.
-func reservePorts(n int) (*portSet, error) {
+// ReservePorts reserves n free loopback ports, distinct from every port
+// another process of this toolkit holds, until Release or the process's end.
+func ReservePorts(n int) (*PortSet, error) {
 	dir, err := portLockDir()
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: port reservation directory: %w; make %s writable or set TMPDIR", err, os.TempDir())
 	}
-	s := &portSet{}
-	for tries := 0; len(s.ports) < n; tries++ {
+	s := &PortSet{}
+	for tries := 0; len(s.Ports) < n; tries++ {
 		if tries > 2000 {
-			s.release()
+			s.Release()
 			return nil, fmt.Errorf("etcdtest: found no free port among %d tries in %d-%d: free some ports on 127.0.0.1", tries, portLow, portHigh)
 		}
 		p := portLow + rand.IntN(portHigh-portLow)
-		f, ok, err := tryLock(filepath.Join(dir, strconv.Itoa(p)))
+		f, ok, err := TryLock(filepath.Join(dir, strconv.Itoa(p)))
 		if err != nil {
-			s.release()
+			s.Release()
 			return nil, fmt.Errorf("etcdtest: reserve port %d: %w", p, err)
 		}
 		if !ok {
@@ -125,7 +127,7 @@ func reservePorts(n int) (*portSet, error) {
 			f.Close() // someone outside our reservations has it
 			continue
 		}
-		s.ports = append(s.ports, p)
+		s.Ports = append(s.Ports, p)
 		s.locks = append(s.locks, f)
 	}
 	return s, nil

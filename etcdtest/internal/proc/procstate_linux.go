@@ -1,4 +1,4 @@
-package etcdtest
+package proc
 
 import (
 	"fmt"
@@ -7,10 +7,10 @@ import (
 	"github.com/etcd-test-cluster/etcd-test-cluster/internal/procfs"
 )
 
-// processStopped reports whether every thread of pid is stopped by a
+// Stopped reports whether every thread of pid is stopped by a
 // signal. running describes the threads that are not, e.g. "3 of 14
 // threads in state R, D", for an error when they never stop.
-func processStopped(pid int) (stopped bool, running string) {
+func Stopped(pid int) (stopped bool, running string) {
 	threads, err := procfs.ThreadStates(pid)
 	if err != nil {
 		return false, "no threads listed in /proc"

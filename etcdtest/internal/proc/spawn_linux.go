@@ -1,4 +1,4 @@
-package etcdtest
+package proc
 
 import (
 	"os/exec"
@@ -30,7 +30,10 @@ func spawner() {
 	}
 }
 
-func startProcess(cmd *exec.Cmd) error {
+// Start starts cmd in its own process group and, on Linux, with the
+// parent-death signal SIGKILL, so that it dies with this process however
+// this process ends. cmd.SysProcAttr is replaced.
+func Start(cmd *exec.Cmd) error {
 	spawnOnce.Do(func() {
 		spawnCh = make(chan spawnRequest)
 		go spawner()

@@ -1,16 +1,17 @@
-package etcdtest
+package host
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/etcd-test-cluster/etcd-test-cluster/internal/procfs"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // Every cluster lives in its own directory, <DataDir>/etcdtest-<uid>/<id>/,
@@ -27,10 +28,11 @@ import (
 // file in the half-removed directory — taking it for a crashed run's and
 // making Stop's removal fail with "directory not empty".
 
-// makeClusterDir creates a fresh cluster directory, 0700, and locks it.
-// It is built under a dot name and renamed into place so a concurrent
-// sweep never sees it unlocked.
-func makeClusterDir(parent string) (dir string, owner *os.File, err error) {
+// MakeClusterDir creates a fresh cluster directory under parent, 0700, and
+// locks it: owner holds the lock until it is closed (RemoveClusterDir does)
+// or the process ends. It is built under a dot name and renamed into place
+// so a concurrent sweep never sees it unlocked.
+func MakeClusterDir(parent string) (dir string, owner *os.File, err error) {
 	fix := "set Config.DataDir to a writable directory (tmpfs, such as /dev/shm, is fastest)"
 	base := filepath.Join(parent, "etcdtest-"+strconv.Itoa(os.Getuid()))
 	if err := os.MkdirAll(base, 0o700); err != nil {
@@ -41,7 +43,7 @@ func makeClusterDir(parent string) (dir string, owner *os.File, err error) {
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return "", nil, fmt.Errorf("etcdtest: data dir %s is unusable: %w; %s", parent, err, fix)
 	}
-	f, ok, err := tryLock(filepath.Join(tmp, "owner"))
+	f, ok, err := TryLock(filepath.Join(tmp, "owner"))
 	if err != nil || !ok {
 		os.RemoveAll(tmp)
 		return "", nil, fmt.Errorf("etcdtest: lock cluster dir in %s: %v; %s", parent, err, fix)
@@ -55,9 +57,9 @@ func makeClusterDir(parent string) (dir string, owner *os.File, err error) {
 	return dir, f, nil
 }
 
-// sweepLeftovers kills the members and removes the data of clusters whose
-// process died without stopping them.
-func sweepLeftovers(parent string) {
+// SweepLeftovers kills the members and removes the data of clusters under
+// parent whose process died without stopping them.
+func SweepLeftovers(parent string) {
 	base := filepath.Join(parent, "etcdtest-"+strconv.Itoa(os.Getuid()))
 	ents, err := os.ReadDir(base)
 	if err != nil {
@@ -72,7 +74,7 @@ func sweepLeftovers(parent string) {
 			if !isOld(e) {
 				continue
 			}
-			f, ok, err := tryLockExisting(filepath.Join(dir, "owner"))
+			f, ok, err := TryLockExisting(filepath.Join(dir, "owner"))
 			if err == nil && !ok {
 				continue
 			}
@@ -82,7 +84,7 @@ func sweepLeftovers(parent string) {
 			}
 			continue
 		}
-		f, ok, err := tryLockExisting(filepath.Join(dir, "owner"))
+		f, ok, err := TryLockExisting(filepath.Join(dir, "owner"))
 		switch {
 		case err == nil && ok: // its process died
 		case os.IsNotExist(err) && isOld(e):
@@ -92,14 +94,14 @@ func sweepLeftovers(parent string) {
 			continue // alive, or not ours to judge
 		}
 		killLeftoverMembers(dir)
-		removeClusterDir(dir, f)
+		RemoveClusterDir(dir, f)
 	}
 }
 
-// removeClusterDir removes a cluster directory whose owner lock the caller
+// RemoveClusterDir removes a cluster directory whose owner lock the caller
 // holds, and then releases the lock. The directory leaves the names a sweep
 // judges before anything in it is removed (see above).
-func removeClusterDir(dir string, owner *os.File) error {
+func RemoveClusterDir(dir string, owner *os.File) error {
 	if owner != nil {
 		defer owner.Close()
 	}
@@ -132,16 +134,14 @@ func killLeftoverMembers(dir string) {
 			continue
 		}
 		// Only a process whose command line names this cluster's data is ours.
-		if strings.Contains(commandLine(pid), dir+string(filepath.Separator)) {
+		if strings.Contains(proc.CommandLine(pid), dir+string(filepath.Separator)) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 }
 
-func commandLine(pid int) string {
-	if cmd, err := procfs.Cmdline(pid); err == nil {
-		return cmd
-	}
-	out, _ := exec.Command("ps", "-p", strconv.Itoa(pid), "-o", "command=").Output()
-	return string(out)
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,15 +1,16 @@
 //go:build unix && !linux
 
-package etcdtest
+package proc
 
 import (
 	"os/exec"
 	"syscall"
 )
 
+// Start starts cmd in its own process group. cmd.SysProcAttr is replaced.
 // Without a parent-death signal, members of a test process killed outright
 // are stopped by the sweep at the next Start.
-func startProcess(cmd *exec.Cmd) error {
+func Start(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd.Start()
 }

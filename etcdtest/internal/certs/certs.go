@@ -1,4 +1,4 @@
-package etcdtest
+package certs
 
 // The certificates of a cluster with Config.TLS: a CA made for the cluster,
 // one certificate the members present both as servers and as peers'
@@ -26,22 +26,24 @@ const (
 	caFileName         = "ca.crt"
 	clientCertFileName = "client.crt"
 	clientKeyFileName  = "client.key"
-	serverCertFileName = "member.crt"
-	serverKeyFileName  = "member.key"
+	memberCertFileName = "member.crt"
+	memberKeyFileName  = "member.key"
 )
 
-// clientCertCN is the common name of the generated client certificate. It
+// ClientCN is the common name of the generated client certificate. It
 // is deliberately not "root": with auth on, etcd takes a client
 // certificate's common name as the user name when a request carries no
 // credentials, so a certificate alone grants nothing.
-const clientCertCN = "etcdtest-client"
+const ClientCN = "etcdtest-client"
 
-// certs is a cluster's generated TLS material, in memory and on disk.
-type certs struct {
-	pool                      *x509.CertPool // the CA
-	member, client            tls.Certificate
-	caFile, certFile, keyFile string // the client's: what users need to bring their own client
-	serverCert, serverKey     string // the members'
+// A Set is a cluster's generated TLS material, in memory and on disk.
+type Set struct {
+	Pool           *x509.CertPool  // holding the CA alone
+	Member, Client tls.Certificate // the members' (as servers and as peers' clients) and the client's
+	// The files in the cluster's directory. CAFile, ClientCertFile and
+	// ClientKeyFile are what users need to bring their own client.
+	CAFile, ClientCertFile, ClientKeyFile string
+	MemberCertFile, MemberKeyFile         string
 }
 
 // authority is a CA that issues certificates.
@@ -51,8 +53,9 @@ type authority struct {
 	der  []byte
 }
 
-// generateCerts makes the cluster's CA and certificates and writes them into dir.
-func generateCerts(dir string) (*certs, error) {
+// Generate makes a cluster's CA and certificates and writes them into dir,
+// which must exist.
+func Generate(dir string) (*Set, error) {
 	ca, err := newAuthority("etcdtest CA " + filepath.Base(dir))
 	if err != nil {
 		return nil, err
@@ -62,16 +65,16 @@ func generateCerts(dir string) (*certs, error) {
 	if err != nil {
 		return nil, err
 	}
-	clientPEM, clientKey, err := ca.issue(clientCertCN, x509.ExtKeyUsageClientAuth)
+	clientPEM, clientKey, err := ca.issue(ClientCN, x509.ExtKeyUsageClientAuth)
 	if err != nil {
 		return nil, err
 	}
-	cs := &certs{pool: x509.NewCertPool()}
-	cs.pool.AddCert(ca.cert)
-	if cs.member, err = tls.X509KeyPair(memberPEM, memberKey); err != nil {
+	cs := &Set{Pool: x509.NewCertPool()}
+	cs.Pool.AddCert(ca.cert)
+	if cs.Member, err = tls.X509KeyPair(memberPEM, memberKey); err != nil {
 		return nil, err
 	}
-	if cs.client, err = tls.X509KeyPair(clientPEM, clientKey); err != nil {
+	if cs.Client, err = tls.X509KeyPair(clientPEM, clientKey); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {
@@ -79,11 +82,11 @@ func generateCerts(dir string) (*certs, error) {
 		data []byte
 		path *string
 	}{
-		{caFileName, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.der}), &cs.caFile},
-		{serverCertFileName, memberPEM, &cs.serverCert},
-		{serverKeyFileName, memberKey, &cs.serverKey},
-		{clientCertFileName, clientPEM, &cs.certFile},
-		{clientKeyFileName, clientKey, &cs.keyFile},
+		{caFileName, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.der}), &cs.CAFile},
+		{memberCertFileName, memberPEM, &cs.MemberCertFile},
+		{memberKeyFileName, memberKey, &cs.MemberKeyFile},
+		{clientCertFileName, clientPEM, &cs.ClientCertFile},
+		{clientKeyFileName, clientKey, &cs.ClientKeyFile},
 	} {
 		*f.path = filepath.Join(dir, f.name)
 		if err := os.WriteFile(*f.path, f.data, 0o600); err != nil {

@@ -1,4 +1,4 @@
-package etcdtest
+package proc
 
 import (
 	"bytes"
@@ -6,9 +6,11 @@ import (
 	"sync"
 )
 
-// logBuffer keeps the last limit bytes written to it and copies complete
-// lines, prefixed, to an optional sink.
-type logBuffer struct {
+// A LogBuffer keeps the last limit bytes written to it and copies complete
+// lines, prefixed, to an optional sink: a member's stdout and stderr, kept
+// for the error that reports its failure and copied to Config.LogOutput.
+// It is safe for concurrent use.
+type LogBuffer struct {
 	mu      sync.Mutex
 	buf     []byte
 	limit   int
@@ -18,11 +20,15 @@ type logBuffer struct {
 	partial []byte // an incomplete line waiting for its end, for the sink
 }
 
-func newLogBuffer(limit int, sink io.Writer, prefix string) *logBuffer {
-	return &logBuffer{limit: limit, sink: sink, prefix: []byte(prefix)}
+// NewLogBuffer returns a LogBuffer that keeps limit bytes and copies each
+// complete line to sink (when not nil) with prefix in front.
+func NewLogBuffer(limit int, sink io.Writer, prefix string) *LogBuffer {
+	return &LogBuffer{limit: limit, sink: sink, prefix: []byte(prefix)}
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
+// Write keeps p and copies the lines it completes to the sink. It never
+// fails: a failing sink must not stop the member writing.
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
@@ -46,7 +52,7 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 }
 
 // String returns the kept log, at most limit bytes, starting at a line boundary.
-func (b *logBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.buf

@@ -1,11 +1,14 @@
-package etcdtest
+package host
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -25,14 +28,14 @@ func TestStopRemovalRacesNoSweep(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				sweepLeftovers(parent)
+				SweepLeftovers(parent)
 			}
 		}()
 	}
 	defer func() { stop.Store(true); wg.Wait() }()
 
 	for i := range 100 {
-		dir, owner, err := makeClusterDir(parent)
+		dir, owner, err := MakeClusterDir(parent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +47,7 @@ func TestStopRemovalRacesNoSweep(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := removeClusterDir(dir, owner); err != nil {
+		if err := RemoveClusterDir(dir, owner); err != nil {
 			t.Fatalf("removal %d: %v", i, err)
 		}
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
@@ -58,7 +61,7 @@ func TestStopRemovalRacesNoSweep(t *testing.T) {
 // must not create an owner file in it.
 func TestSweepLeavesOwnerlessYoungDirAlone(t *testing.T) {
 	parent := t.TempDir()
-	dir, owner, err := makeClusterDir(parent)
+	dir, owner, err := MakeClusterDir(parent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +69,7 @@ func TestSweepLeavesOwnerlessYoungDirAlone(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "owner")); err != nil {
 		t.Fatal(err)
 	}
-	sweepLeftovers(parent)
+	SweepLeftovers(parent)
 	if _, err := os.Stat(filepath.Join(dir, "owner")); !os.IsNotExist(err) {
 		t.Fatalf("sweep created an owner file in %s (stat: %v)", dir, err)
 	}
@@ -78,12 +81,12 @@ func TestSweepLeavesOwnerlessYoungDirAlone(t *testing.T) {
 // A crashed run's directory (owner file present, lock free) is swept.
 func TestSweepRemovesCrashedRunsDir(t *testing.T) {
 	parent := t.TempDir()
-	dir, owner, err := makeClusterDir(parent)
+	dir, owner, err := MakeClusterDir(parent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	owner.Close() // the process "died"
-	sweepLeftovers(parent)
+	SweepLeftovers(parent)
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("sweep left a crashed run's dir %s (stat: %v)", dir, err)
 	}
@@ -107,7 +110,7 @@ func TestSweepRemovesStaleDirsButNotLockedOnes(t *testing.T) {
 		if owner {
 			var ok bool
 			var err error
-			if f, ok, err = tryLock(filepath.Join(dir, "owner")); err != nil || !ok {
+			if f, ok, err = TryLock(filepath.Join(dir, "owner")); err != nil || !ok {
 				t.Fatalf("lock %s: %v %v", dir, ok, err)
 			}
 		}
@@ -124,7 +127,7 @@ func TestSweepRemovesStaleDirsButNotLockedOnes(t *testing.T) {
 	stillRemoving, held := mk(".rm-4-dddd", true)
 	defer held.Close()
 
-	sweepLeftovers(parent)
+	SweepLeftovers(parent)
 	for _, dir := range []string{ownerless, halfRemoved, halfMade} {
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Errorf("sweep left stale %s (stat: %v)", dir, err)
@@ -132,5 +135,50 @@ func TestSweepRemovesStaleDirsButNotLockedOnes(t *testing.T) {
 	}
 	if _, err := os.Stat(stillRemoving); err != nil {
 		t.Errorf("sweep removed %s while its lock is held: %v", stillRemoving, err)
+	}
+}
+
+// A crashed run's pid files may name processes that are no longer its
+// members: the pid was reused. The sweep kills only a process whose command
+// line names the directory, and leaves any other alone.
+func TestSweepKillsOnlyProcessesNamingTheDir(t *testing.T) {
+	parent := t.TempDir()
+	dir, owner, err := MakeClusterDir(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := helper(t, "sleep", filepath.Join(dir, "node1", "data"))
+	stranger := helper(t, "sleep", filepath.Join(parent, "elsewhere"))
+	for _, cmd := range []*exec.Cmd{member, stranger} {
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	}
+	for name, cmd := range map[string]*exec.Cmd{"node1": member, "node2": stranger} {
+		pid := []byte(strconv.Itoa(cmd.Process.Pid) + "\n")
+		if err := os.WriteFile(filepath.Join(dir, name+".pid"), pid, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner.Close() // the run crashed
+	SweepLeftovers(parent)
+
+	exited := make(chan error, 1)
+	go func() { exited <- member.Wait() }()
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Errorf("the leftover member ended with %v, want SIGKILL", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sweep left the crashed run's member running")
+	}
+	if err := stranger.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the sweep signalled a process not naming the dir: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the sweep left %s (stat: %v)", dir, err)
 	}
 }

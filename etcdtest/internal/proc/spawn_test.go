@@ -1,0 +1,42 @@
+//go:build unix
+
+package proc
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// A member runs in its own process group, so a terminal's ^C reaches only
+// the test process, which stops members in order.
+func TestStartPutsTheProcessInItsOwnGroup(t *testing.T) {
+	cmd := helper("sleep", "node1")
+	if err := Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	pgid, err := syscall.Getpgid(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pgid != cmd.Process.Pid || pgid == syscall.Getpgrp() {
+		t.Fatalf("process group %d, want its own (%d), not the test's (%d)", pgid, cmd.Process.Pid, syscall.Getpgrp())
+	}
+	if got := CommandLine(cmd.Process.Pid); !strings.Contains(got, "node1") {
+		t.Fatalf("CommandLine = %q, want it to name node1", got)
+	}
+}
+
+func TestCommandLineOfNoProcessIsEmpty(t *testing.T) {
+	cmd := helper("sleep")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	cmd.Process.Kill()
+	cmd.Wait() // reaped: pid names no process (until reused)
+	if got := CommandLine(pid); strings.TrimSpace(got) != "" {
+		t.Fatalf("CommandLine of the reaped pid %d = %q, want empty", pid, got)
+	}
+}

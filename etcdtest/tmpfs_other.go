@@ -1,5 +1,0 @@
-//go:build !linux
-
-package etcdtest
-
-func isTmpfs(string) bool { return false }
