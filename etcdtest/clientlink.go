@@ -48,13 +48,12 @@ func (c *Cluster) NewClientLink(members ...int) (*ClientLink, error) {
 			members = append(members, i)
 		}
 	}
+	if err := l.checkIndexes("NewClientLink", members...); err != nil {
+		return nil, err
+	}
 	k := &ClientLink{scheme: l.sec.scheme()}
 	k.pol.changed.Store(newChanged())
 	for _, i := range members {
-		if i < 0 || i >= len(l.members()) {
-			k.Close()
-			return nil, fmt.Errorf("etcdtest: NewClientLink: no member %d; use 0..%d", i, len(l.members())-1)
-		}
 		p, err := proxy.New(fmt.Sprintf("127.0.0.1:%d", l.members()[i].clientPort), &k.pol)
 		if err != nil {
 			k.Close()

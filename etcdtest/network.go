@@ -24,8 +24,8 @@ func (c *Cluster) Isolate(i int) error {
 	if err != nil {
 		return err
 	}
-	if i < 0 || i >= len(l.members()) {
-		return fmt.Errorf("etcdtest: Isolate(%d): no such member; use 0..%d", i, len(l.members())-1)
+	if err := l.checkIndexes("Isolate", i); err != nil {
+		return err
 	}
 	groups := make([]int, len(l.members()))
 	groups[i] = 1
@@ -51,10 +51,10 @@ func (c *Cluster) Partition(groups ...[]int) error {
 		g[i] = -1
 	}
 	for gi, group := range groups {
+		if err := l.checkIndexes("Partition", group...); err != nil {
+			return err
+		}
 		for _, i := range group {
-			if i < 0 || i >= len(l.members()) {
-				return fmt.Errorf("etcdtest: Partition: no member %d; use 0..%d", i, len(l.members())-1)
-			}
 			if g[i] >= 0 {
 				return fmt.Errorf("etcdtest: Partition: member %d is in groups %d and %d; each member belongs to one group", i, g[i], gi)
 			}
@@ -185,10 +185,8 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 	if len(from) == 0 || len(to) == 0 {
 		return fmt.Errorf("etcdtest: CutOneWay(%v, %v): name members on both sides, e.g. CutOneWay([]int{0}, []int{1, 2}) stops member 0's messages reaching 1 and 2", from, to)
 	}
-	for _, i := range slices.Concat(from, to) {
-		if i < 0 || i >= len(l.members()) {
-			return fmt.Errorf("etcdtest: CutOneWay: no member %d; use 0..%d", i, len(l.members())-1)
-		}
+	if err := l.checkIndexes("CutOneWay", slices.Concat(from, to)...); err != nil {
+		return err
 	}
 	var cuts []netfault.Link
 	for _, a := range from {
@@ -220,12 +218,22 @@ func (l *local) netFaultTargets(op string, members []int) ([]int, error) {
 	if !partitionsSupported {
 		return nil, fmt.Errorf("etcdtest: %s of chosen members needs Linux (peer connections are attributed to members through /proc); name no members to apply it to all", op)
 	}
-	for _, i := range members {
-		if i < 0 || i >= len(l.members()) {
-			return nil, fmt.Errorf("etcdtest: %s: no member %d; use 0..%d", op, i, len(l.members())-1)
-		}
+	if err := l.checkIndexes(op, members...); err != nil {
+		return nil, err
 	}
 	return members, nil
+}
+
+// checkIndexes is the one check of member indexes a call takes: each must
+// name a member of Members().
+func (l *local) checkIndexes(op string, idx ...int) error {
+	n := len(l.members())
+	for _, i := range idx {
+		if i < 0 || i >= n {
+			return fmt.Errorf("etcdtest: %s: no member %d; use 0..%d", op, i, n-1)
+		}
+	}
+	return nil
 }
 
 // NetworkFaults describes the peer network faults in force, or returns ""

@@ -116,7 +116,7 @@ var _ = Describe("Partitions", func() {
 	})
 
 	It("rejects unknown members and overlapping groups", func() {
-		Expect(cluster.Isolate(3)).To(MatchError(ContainSubstring("Isolate(3): no such member; use 0..2")))
+		Expect(cluster.Isolate(3)).To(MatchError(ContainSubstring("Isolate: no member 3; use 0..2")))
 		Expect(cluster.Partition([]int{0}, []int{7})).To(MatchError(ContainSubstring("no member 7")))
 		Expect(cluster.Partition([]int{0, 1}, []int{1, 2})).To(MatchError(ContainSubstring("member 1 is in groups 0 and 1")))
 	})
