@@ -276,23 +276,15 @@ func clusterID(members []*Member, token string) uint64 {
 // waitReady polls until the cluster is usable, a member exits, or ctx ends.
 func (l *local) waitReady(ctx context.Context) error {
 	var last error
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	return poll(ctx, 5*time.Millisecond, func() (bool, error) {
 		for _, m := range l.members() {
 			if done, err := m.exited(); done {
-				return l.exitError(m, err)
+				return false, l.exitError(m, err)
 			}
 		}
-		if last = l.readyOnce(ctx); last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return l.timeoutError(ctx, "the cluster to become ready", last)
-		case <-tick.C:
-		}
-	}
+		last = l.readyOnce(ctx)
+		return last == nil, nil
+	}, func() error { return l.timeoutError(ctx, "the cluster to become ready", last) })
 }
 
 // readyOnce checks readiness once; nil means ready.
@@ -370,25 +362,18 @@ func (l *local) checkMembership(ctx context.Context) error {
 // waitServing polls until m answers a linearizable read.
 func (l *local) waitServing(ctx context.Context, m *Member) error {
 	var last error
-	for {
+	return poll(ctx, 5*time.Millisecond, func() (bool, error) {
 		if done, err := m.exited(); done {
-			return l.exitError(m, err)
+			return false, l.exitError(m, err)
 		}
 		qctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
 		_, last = l.memberStatus(qctx, m)
 		if last == nil && !m.learner.Load() { // a learner serves no linearizable read
 			_, last = m.client.Get(qctx, "etcdtest-readiness")
 		}
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return l.timeoutError(ctx, "member "+m.name+" to serve again", last)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+		return last == nil, nil
+	}, func() error { return l.timeoutError(ctx, "member "+m.name+" to serve again", last) })
 }
 
 func (l *local) exitError(m *Member, err error) error {

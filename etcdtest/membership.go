@@ -266,18 +266,18 @@ func (c *Cluster) PromoteMember(ctx context.Context, m *Member) error {
 	defer l.opMu.Unlock()
 	ctx, cancel := l.startContext(ctx)
 	defer cancel()
-	for {
-		_, err := l.client.MemberPromote(ctx, m.id)
-		if err == nil {
-			break
+	var last error
+	err = poll(ctx, 10*time.Millisecond, func() (bool, error) { // etcd says "not in sync yet": ask again
+		_, last = l.client.MemberPromote(ctx, m.id)
+		if last != nil && (!errors.Is(last, rpctypes.ErrMemberLearnerNotReady) || ctx.Err() != nil) {
+			return false, fmt.Errorf("etcdtest: PromoteMember(%s): %w", m.name, last)
 		}
-		if !errors.Is(err, rpctypes.ErrMemberLearnerNotReady) || ctx.Err() != nil {
-			return fmt.Errorf("etcdtest: PromoteMember(%s): %w", m.name, err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond): // etcd says "not in sync yet"; ask again
-		}
+		return last == nil, nil
+	}, func() error {
+		return fmt.Errorf("etcdtest: PromoteMember(%s): %w (%w)", m.name, last, context.Cause(ctx))
+	})
+	if err != nil {
+		return err
 	}
 	m.learner.Store(false)
 	return l.settle(ctx, "PromoteMember("+m.name+")")

@@ -133,28 +133,21 @@ func (l *local) leaderOf(ctx context.Context, group []*Member) (*Member, error) 
 // agreeOn waits until every member of group follows m and a read through
 // each succeeds, or ctx ends; it returns the last disagreement.
 func (l *local) agreeOn(ctx context.Context, group []*Member, m *Member) error {
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		views := l.leaderViews(ctx, group)
-		var behind []string
-		for i, v := range views {
+	var behind []string
+	return poll(ctx, 2*time.Millisecond, func() (bool, error) {
+		behind = nil
+		for i, v := range l.leaderViews(ctx, group) {
 			if v.err != nil || v.leader != m.id {
 				behind = append(behind, group[i].name)
 			}
 		}
-		if behind == nil && l.readThroughEach(ctx, group) {
-			return nil
+		return behind == nil && l.readThroughEach(ctx, group), nil
+	}, func() error {
+		if behind == nil {
+			return fmt.Errorf("every member follows %s, but a read through one of them kept failing", m.name)
 		}
-		select {
-		case <-ctx.Done():
-			if behind == nil {
-				return fmt.Errorf("every member follows %s, but a read through one of them kept failing", m.name)
-			}
-			return fmt.Errorf("members {%s} do not follow %s yet", joinNames(behind), m.name)
-		case <-tick.C:
-		}
-	}
+		return fmt.Errorf("members {%s} do not follow %s yet", joinNames(behind), m.name)
+	})
 }
 
 func memberNames(ms []*Member) string {

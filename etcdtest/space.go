@@ -342,30 +342,25 @@ func probeWrite(ctx context.Context, cli *clientv3.Client) error {
 // waitAlarms polls the cluster's alarm list (a linearizable read) until a
 // NOSPACE alarm stands (raised) or no alarm does (!raised).
 func (l *local) waitAlarms(ctx context.Context, op string, raised bool) error {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		resp, err := l.client.AlarmList(ctx)
-		if err == nil {
-			nospace := false
-			for _, a := range resp.Alarms {
-				nospace = nospace || a.Alarm == pb.AlarmType_NOSPACE
-			}
-			if raised == nospace && (raised || len(resp.Alarms) == 0) {
-				return nil
-			}
+	var resp *clientv3.AlarmResponse
+	var err error
+	return poll(ctx, 5*time.Millisecond, func() (bool, error) {
+		if resp, err = l.client.AlarmList(ctx); err != nil {
+			return false, nil
 		}
-		select {
-		case <-ctx.Done():
-			if err == nil && raised {
-				err = errors.New("no NOSPACE alarm is listed")
-			} else if err == nil {
-				err = fmt.Errorf("alarms still listed: %s (a member's backend is still over the quota: delete keys or raise Config.QuotaBytes)", l.alarmNames(resp.Alarms))
-			}
-			return fmt.Errorf("etcdtest: %s: %w (%w)", op, err, context.Cause(ctx))
-		case <-tick.C:
+		nospace := false
+		for _, a := range resp.Alarms {
+			nospace = nospace || a.Alarm == pb.AlarmType_NOSPACE
 		}
-	}
+		return raised == nospace && (raised || len(resp.Alarms) == 0), nil
+	}, func() error {
+		if err == nil && raised {
+			err = errors.New("no NOSPACE alarm is listed")
+		} else if err == nil {
+			err = fmt.Errorf("alarms still listed: %s (a member's backend is still over the quota: delete keys or raise Config.QuotaBytes)", l.alarmNames(resp.Alarms))
+		}
+		return fmt.Errorf("etcdtest: %s: %w (%w)", op, err, context.Cause(ctx))
+	})
 }
 
 // alarmNames describes alarms as "node1: NOSPACE".
