@@ -104,12 +104,11 @@ func (k fakeKV) Txn(ctx context.Context) clientv3.Txn { return &fakeTxn{f: k.f, 
 
 // fakeTxn serves its Commit under the context Txn got, as clientv3's does.
 type fakeTxn struct {
-	f       *member
-	ctx     context.Context
-	ifs     int
-	thens   int
-	elses   int
-	applied bool
+	f     *member
+	ctx   context.Context
+	ifs   int
+	thens int
+	elses int
 }
 
 func (x *fakeTxn) If(cs ...clientv3.Cmp) clientv3.Txn   { x.ifs += len(cs); return x }
