@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -372,11 +373,8 @@ func (m *Member) Pid() int { return m.pid() }
 // that churn fills the machine with TIME_WAIT sockets. A ctx without a
 // deadline gets Config.CallTimeout.
 func (m *Member) Status(ctx context.Context) (*clientv3.StatusResponse, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, m.c.cfg.CallTimeout)
-		defer cancel()
-	}
+	ctx, cancel := clients.WithDefaultDeadline(ctx, m.c.cfg.CallTimeout)
+	defer cancel()
 	st, err := m.status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: status of member %s: %w", m.name, err)

@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 )
 
@@ -52,11 +53,8 @@ func (m *Member) Snapshot(ctx context.Context, path string) error {
 			return fmt.Errorf("etcdtest: snapshot of member %s: it is %s; Resume or Restart it first, or save another member's", m.name, st)
 		}
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, m.c.cfg.StartTimeout)
-		defer cancel()
-	}
+	ctx, cancel := clients.WithDefaultDeadline(ctx, m.c.cfg.StartTimeout)
+	defer cancel()
 	if err := m.saveSnapshot(ctx, path); err != nil {
 		return fmt.Errorf("etcdtest: snapshot of member %s to %s: %w", m.name, path, err)
 	}

@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -69,14 +70,6 @@ func validateQuota(q int64) error {
 	return nil
 }
 
-// spaceContext bounds ctx by spaceTimeout unless it has a deadline.
-func spaceContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, spaceTimeout)
-}
-
 // ExhaustSpace writes until etcd runs out of space: it returns once the
 // cluster has raised the NOSPACE alarm and every member of the majority
 // refuses writes with etcd's own error, rpctypes.ErrNoSpace ("etcdserver:
@@ -107,7 +100,7 @@ func (c *Cluster) ExhaustSpace(ctx context.Context) error {
 		return fmt.Errorf("etcdtest: ExhaustSpace: Config.QuotaBytes is %d, more than the %d bytes (16 MiB) ExhaustSpace fills quickly: "+
 			"set a smaller Config.QuotaBytes, e.g. 1 << 20", quota, maxExhaustBytes)
 	}
-	ctx, cancel := spaceContext(ctx)
+	ctx, cancel := clients.WithDefaultDeadline(ctx, spaceTimeout)
 	defer cancel()
 	cli := l.client
 
@@ -197,7 +190,7 @@ func (c *Cluster) RecoverSpace(ctx context.Context) error {
 		}
 		return fmt.Errorf("etcdtest: RecoverSpace: %s cut off from the others by a network fault: it would not apply the compaction before its defragmentation; Heal first", strings.Join(cut, ", "))
 	}
-	ctx, cancel := spaceContext(ctx)
+	ctx, cancel := clients.WithDefaultDeadline(ctx, spaceTimeout)
 	defer cancel()
 	if _, err := c.compact(ctx, l, "RecoverSpace"); err != nil {
 		return err
@@ -247,7 +240,7 @@ func (c *Cluster) Compact(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ctx, cancel := spaceContext(ctx)
+	ctx, cancel := clients.WithDefaultDeadline(ctx, spaceTimeout)
 	defer cancel()
 	return c.compact(ctx, l, "Compact")
 }
@@ -286,11 +279,8 @@ func (m *Member) Defragment(ctx context.Context) error {
 	if _, err := m.local("Defragment"); err != nil {
 		return err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, m.c.cfg.CallTimeout)
-		defer cancel()
-	}
+	ctx, cancel := clients.WithDefaultDeadline(ctx, m.c.cfg.CallTimeout)
+	defer cancel()
 	return m.defragment(ctx, "Defragment")
 }
 
