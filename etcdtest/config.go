@@ -151,29 +151,9 @@ func (cfg Config) withDefaults() (Config, error) {
 			return cfg, fmt.Errorf("etcdtest: Config.Version: %w", err)
 		}
 	}
-	if cfg.HeartbeatInterval < 0 || cfg.ElectionTimeout < 0 || cfg.StartTimeout < 0 {
-		return cfg, fmt.Errorf("etcdtest: Config timings must not be negative (HeartbeatInterval %v, ElectionTimeout %v, StartTimeout %v)", cfg.HeartbeatInterval, cfg.ElectionTimeout, cfg.StartTimeout)
-	}
-	if cfg.HeartbeatInterval == 0 {
-		cfg.HeartbeatInterval = 10 * time.Millisecond
-	}
-	if cfg.ElectionTimeout == 0 {
-		cfg.ElectionTimeout = 10 * cfg.HeartbeatInterval
-	}
-	if cfg.HeartbeatInterval < time.Millisecond || cfg.HeartbeatInterval%time.Millisecond != 0 || cfg.ElectionTimeout%time.Millisecond != 0 {
-		return cfg, fmt.Errorf("etcdtest: Config.HeartbeatInterval (%v) and ElectionTimeout (%v) must be whole milliseconds", cfg.HeartbeatInterval, cfg.ElectionTimeout)
-	}
-	if cfg.ElectionTimeout < 5*cfg.HeartbeatInterval {
-		return cfg, fmt.Errorf("etcdtest: Config.ElectionTimeout (%v) must be at least 5 × HeartbeatInterval (%v), as etcd requires", cfg.ElectionTimeout, cfg.HeartbeatInterval)
-	}
-	if cfg.StartTimeout == 0 {
-		cfg.StartTimeout = defaultStartTimeout
-	}
-	if cfg.CallTimeout < 0 {
-		return cfg, fmt.Errorf("etcdtest: Config.CallTimeout is %v: it must not be negative (0 means the default, %v; pass a context with a deadline to wait longer for one call)", cfg.CallTimeout, defaultCallTimeout(cfg.ElectionTimeout))
-	}
-	if cfg.CallTimeout == 0 {
-		cfg.CallTimeout = defaultCallTimeout(cfg.ElectionTimeout)
+	cfg, err := cfg.withTimingDefaults()
+	if err != nil {
+		return cfg, err
 	}
 	if err := validateQuota(cfg.QuotaBytes); err != nil {
 		return cfg, err
@@ -204,6 +184,36 @@ func (cfg Config) withDefaults() (Config, error) {
 			}
 			return cfg, fmt.Errorf("etcdtest: Config.Snapshot %q %s; point it at a file saved by Member.Snapshot or etcdctl snapshot save", cfg.Snapshot, why)
 		}
+	}
+	return cfg, nil
+}
+
+// withTimingDefaults is withDefaults for the timings: raft's heartbeat and
+// election timeout, StartTimeout and CallTimeout.
+func (cfg Config) withTimingDefaults() (Config, error) {
+	if cfg.HeartbeatInterval < 0 || cfg.ElectionTimeout < 0 || cfg.StartTimeout < 0 {
+		return cfg, fmt.Errorf("etcdtest: Config timings must not be negative (HeartbeatInterval %v, ElectionTimeout %v, StartTimeout %v)", cfg.HeartbeatInterval, cfg.ElectionTimeout, cfg.StartTimeout)
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = 10 * time.Millisecond
+	}
+	if cfg.ElectionTimeout == 0 {
+		cfg.ElectionTimeout = 10 * cfg.HeartbeatInterval
+	}
+	if cfg.HeartbeatInterval < time.Millisecond || cfg.HeartbeatInterval%time.Millisecond != 0 || cfg.ElectionTimeout%time.Millisecond != 0 {
+		return cfg, fmt.Errorf("etcdtest: Config.HeartbeatInterval (%v) and ElectionTimeout (%v) must be whole milliseconds", cfg.HeartbeatInterval, cfg.ElectionTimeout)
+	}
+	if cfg.ElectionTimeout < 5*cfg.HeartbeatInterval {
+		return cfg, fmt.Errorf("etcdtest: Config.ElectionTimeout (%v) must be at least 5 × HeartbeatInterval (%v), as etcd requires", cfg.ElectionTimeout, cfg.HeartbeatInterval)
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = defaultStartTimeout
+	}
+	if cfg.CallTimeout < 0 {
+		return cfg, fmt.Errorf("etcdtest: Config.CallTimeout is %v: it must not be negative (0 means the default, %v; pass a context with a deadline to wait longer for one call)", cfg.CallTimeout, defaultCallTimeout(cfg.ElectionTimeout))
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = defaultCallTimeout(cfg.ElectionTimeout)
 	}
 	return cfg, nil
 }
