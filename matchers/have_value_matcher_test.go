@@ -28,6 +28,9 @@ var _ = Describe("HaveValue", func() {
 		It("matches the elected value the node sees, against a value or a matcher", func(ctx SpecContext) {
 			Eventually(b).Should(matchers.HaveValue("value of a"))
 			Expect(b).To(matchers.HaveValue(HavePrefix("value of")))
+			// Each node's view comes from its own watch: b's seeing a's key
+			// says nothing of when a's watch delivers it (CI saw a 6 ms lag).
+			Eventually(a).Should(matchers.HaveValue("value of a"))
 			Consistently(a, 200*time.Millisecond).Should(matchers.HaveValue("value of a"))
 
 			Expect(a.Write(ctx, "new value of a")).To(Succeed()) // the leader resigns: b is elected
