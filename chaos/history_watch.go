@@ -135,44 +135,28 @@ func (h *History) closeWatch(w *Watch) {
 	}
 }
 
-// startOf is the first revision watch w can deliver: its WithRev, else the
-// one after its created notice's; for a watch ended by compaction, the
-// compacted revision (what it could have had before is gone, and etcd said
-// so).
+// startOf is where etcd's history must start for watch w: where the
+// checker says it starts (watchStart), or, for a watch ended by compaction,
+// the compacted revision (what it could have had before is gone, and etcd
+// said so).
 func startOf(w Watch) int64 {
 	for _, r := range w.Responses {
 		if r.CompactRevision != 0 {
 			return max(w.Revision, r.CompactRevision)
 		}
 	}
-	if w.Revision > 0 {
-		return w.Revision
-	}
-	for _, r := range w.Responses {
-		if r.Created || len(r.Events) > 0 || r.Progress {
-			if r.Created {
-				return r.Revision + 1
-			}
-			break
-		}
-	}
-	if len(w.Responses) > 0 {
-		return w.Responses[0].Revision + 1
-	}
-	return 0
+	start, _ := watchStart(w)
+	return start
 }
 
 // readTruth reads etcd's events for every range the watches cover, from the
 // lowest revision any of them starts at to the current one, through the
 // first of bases that answers.
 func readTruth(ctx context.Context, bases []*clientv3.Client, watches []Watch) ([]WatchEvent, error) {
-	from := int64(0)
+	from := watchTruthFrom(watches)
 	type span struct{ key, end string }
 	var spans []span
 	for _, w := range watches {
-		if s := startOf(w); s > 0 && (from == 0 || s < from) {
-			from = s
-		}
 		if sp := (span{w.Key, w.End}); !slices.Contains(spans, sp) {
 			spans = append(spans, sp)
 		}
