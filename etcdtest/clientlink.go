@@ -21,7 +21,7 @@ import (
 //	node, err := locker.New(link.Client(), "/election")
 //	...
 //	link.Cut()     // the node's keep-alives vanish; its lease expires
-//	link.Restore() // it reconnects
+//	link.Heal()    // it reconnects
 //
 // Cut is a black hole, like a pulled cable: connections stay open and bytes
 // vanish, so the client learns nothing until its own timeouts fire.
@@ -93,10 +93,12 @@ func (l *ClientLink) Endpoints() []string {
 // new connections are accepted and then ignored.
 func (l *ClientLink) Cut() { l.pol.cut.Store(true) }
 
-// Restore ends a Cut. Connections that lived through it are closed (bytes
-// were lost mid-stream), so the client reconnects afresh at once.
-func (l *ClientLink) Restore() {
-	if l.pol.cut.Swap(false) {
+// Heal lifts every fault on the link, as Cluster.Heal does for the
+// cluster's: it ends a Cut and removes a Delay. Connections that lived
+// through a cut are closed (bytes were lost mid-stream), so the client
+// reconnects afresh at once.
+func (l *ClientLink) Heal() {
+	if l.Delay(0); l.pol.cut.Swap(false) {
 		for _, p := range l.proxies {
 			p.DropAll()
 		}
@@ -155,7 +157,7 @@ func (p *linkPolicy) BackendConn(conn net.Conn) net.Conn        { return conn }
 func (p *linkPolicy) ReadsHead() bool                           { return false }
 func (p *linkPolicy) Admit(*proxy.Conn, []byte) proxy.Admission { return proxy.Forward }
 func (p *linkPolicy) TargetStarting() bool                      { return false }
-func (p *linkPolicy) Keep(*proxy.Conn) bool                     { return true } // Restore drops what lived through a cut
+func (p *linkPolicy) Keep(*proxy.Conn) bool                     { return true } // Heal drops what lived through a cut
 func (p *linkPolicy) Delay(*proxy.Conn, proxy.Direction) (time.Duration, <-chan struct{}) {
 	return time.Duration(p.latency.Load()), *p.changed.Load()
 }

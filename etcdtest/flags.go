@@ -51,9 +51,9 @@ func (c *local) args(m *Member) []string {
 	if c.sec.tls() {
 		s := c.sec
 		a = append(a,
-			"--cert-file="+s.serverCert, "--key-file="+s.serverKey,
+			"--cert-file="+s.memberCert, "--key-file="+s.memberKey,
 			"--trusted-ca-file="+s.caFile, "--client-cert-auth",
-			"--peer-cert-file="+s.serverCert, "--peer-key-file="+s.serverKey,
+			"--peer-cert-file="+s.memberCert, "--peer-key-file="+s.memberKey,
 			"--peer-trusted-ca-file="+s.caFile, "--peer-client-cert-auth",
 		)
 	}

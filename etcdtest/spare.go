@@ -185,7 +185,7 @@ func (s *spare) discard() {
 	s.cancel()
 	<-s.ready
 	if s.l != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
 		s.l.teardown(ctx)
 	}
