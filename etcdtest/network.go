@@ -104,9 +104,9 @@ func (l *local) enforce() {
 
 // Delay adds latency d to every peer message sent or received by the given
 // members (every member when none are given): each chunk of raft traffic on
-// a link that touches one of them is delivered d after the proxy read it,
+// a route that touches one of them is delivered d after the proxy read it,
 // in order, in each direction, so a round trip between two members grows by
-// 2d. Connection setup is not delayed. A link's latency is the larger of its
+// 2d. Connection setup is not delayed. A route's latency is the larger of its
 // two members' settings; Delay(0, ...) removes it for those members and
 // Heal for all. It returns at once: latency churns elections rather than
 // settling into a new state, so it does not wait for a leader.
@@ -133,8 +133,8 @@ func (c *Cluster) Delay(d time.Duration, members ...int) error {
 
 // Drop loses the given fraction of the peer traffic sent or received by the
 // given members (every member when none are given): rate 0.3 loses about
-// 30% of the chunks of raft traffic on links touching them, 1 loses all, 0
-// removes the fault for those members (Heal removes it for all). A link's
+// 30% of the chunks of raft traffic on routes touching them, 1 loses all, 0
+// removes the fault for those members (Heal removes it for all). A route's
 // rate is the larger of its two members' settings.
 //
 // A lost chunk takes its TCP connection with it: the proxy discards it and
@@ -188,11 +188,11 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 	if err := l.checkIndexes("CutOneWay", slices.Concat(from, to)...); err != nil {
 		return err
 	}
-	var cuts []netfault.Link
+	var cuts []netfault.Route
 	for _, a := range from {
 		for _, b := range to {
 			if a != b {
-				cuts = append(cuts, netfault.Link{From: a, To: b})
+				cuts = append(cuts, netfault.Route{From: a, To: b})
 			}
 		}
 	}

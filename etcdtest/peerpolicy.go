@@ -15,7 +15,7 @@ import (
 
 // peerPolicy is how the proxy in front of member to's peer listener treats
 // raft traffic: under the cluster's network faults (faultstore.go), judged per
-// link between two members. It also makes boots fast: a booting member
+// route between two members. It also makes boots fast: a booting member
 // probes its peers' /members with a 1 s timeout (etcdserver
 // isMemberBootstrapped) while those peers already listen but do not yet
 // serve; with members started together that stalls boots by 1-2 s at
@@ -100,7 +100,7 @@ func (p *peerPolicy) allowed(pc *proxy.Conn, f *netfault.Faults) bool {
 
 func (p *peerPolicy) Judge(pc *proxy.Conn, dir proxy.Direction, roll float64) proxy.Verdict {
 	f := p.faults.load()
-	l := p.link(pc, dir, f)
+	l := p.route(pc, dir, f)
 	return f.Judge(l.From, l.To, roll)
 }
 
@@ -109,8 +109,8 @@ func (p *peerPolicy) Delay(pc *proxy.Conn, dir proxy.Direction) (time.Duration, 
 	if f == nil {
 		return 0, nil
 	}
-	l := p.link(pc, dir, f)
-	return f.LinkDelay(l.From, l.To), f.Changed()
+	l := p.route(pc, dir, f)
+	return f.RouteDelay(l.From, l.To), f.Changed()
 }
 
 // Keep closes connections a new partition cuts, and those that lost bytes
@@ -122,7 +122,7 @@ func (p *peerPolicy) Keep(pc *proxy.Conn) bool {
 	}
 	for _, dir := range []proxy.Direction{proxy.Request, proxy.Response} {
 		if pc.Holed(dir) {
-			if l := netfault.LinkOf(dir, p.sender(pc), p.to); !f.IsCut(l) {
+			if l := netfault.RouteOf(dir, p.sender(pc), p.to); !f.IsCut(l) {
 				return false
 			}
 		}
@@ -130,17 +130,17 @@ func (p *peerPolicy) Keep(pc *proxy.Conn) bool {
 	return true
 }
 
-// link is the member-to-member direction of dir on pc under f. Placing a
+// route is the member-to-member direction of dir on pc under f. Placing a
 // connection (sender) reads the kernel's socket table, which is slow on a
 // busy machine, so it is done only when the verdict can depend on it: when
 // no other member's settings can outweigh those of the proxy's own member,
-// the chunk is judged as that member's own (a self link: never cut, and
+// the chunk is judged as that member's own (a self route: never cut, and
 // its delay and loss are the member's).
-func (p *peerPolicy) link(pc *proxy.Conn, dir proxy.Direction, f *netfault.Faults) netfault.Link {
+func (p *peerPolicy) route(pc *proxy.Conn, dir proxy.Direction, f *netfault.Faults) netfault.Route {
 	if !f.NeedsSender(p.to) {
-		return netfault.Link{From: p.to, To: p.to}
+		return netfault.Route{From: p.to, To: p.to}
 	}
-	return netfault.LinkOf(dir, p.sender(pc), p.to)
+	return netfault.RouteOf(dir, p.sender(pc), p.to)
 }
 
 // sender returns the index of the member that opened the connection, or -1.

@@ -207,7 +207,7 @@ func TestPeerDelayAndHeal(t *testing.T) {
 // connection; once it is lifted the connection is closed: the vanished
 // bytes may have broken its framing.
 func TestPeerOneWayCutBlackHolesThenClosesOnLift(t *testing.T) {
-	r := newPeerRig(t, (*netfault.Faults)(nil).WithCut(netfault.Link{From: 0, To: 1}), 0, 1) // 0's POST to 1
+	r := newPeerRig(t, (*netfault.Faults)(nil).WithCut(netfault.Route{From: 0, To: 1}), 0, 1) // 0's POST to 1
 	conn := r.post(t, "lost")
 	if got := r.received(50 * time.Millisecond); got != "" {
 		t.Fatalf("%q crossed a one-way cut", got)
@@ -225,7 +225,7 @@ func TestPeerOneWayCutBlackHolesThenClosesOnLift(t *testing.T) {
 
 // The way back of a cut flows: member 1's POST to member 0 under 0 -/-> 1.
 func TestPeerOneWayCutLetsTheOtherWayThrough(t *testing.T) {
-	r := newPeerRig(t, (*netfault.Faults)(nil).WithCut(netfault.Link{From: 0, To: 1}), 1, 0)
+	r := newPeerRig(t, (*netfault.Faults)(nil).WithCut(netfault.Route{From: 0, To: 1}), 1, 0)
 	r.post(t, "flows")
 	if got := r.received(200 * time.Millisecond); !strings.HasSuffix(got, "flows") {
 		t.Fatalf("the target got %q, want the POST", got)

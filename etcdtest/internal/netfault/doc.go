@@ -9,7 +9,7 @@
 //
 //	f := (*netfault.Faults)(nil).WithGroups([]int{0, 1, 1}) // member 0 apart
 //	f.Reaches(0, 1)                                       // false
-//	f = f.WithCut(netfault.Link{From: 1, To: 2})
+//	f = f.WithCut(netfault.Route{From: 1, To: 2})
 //	f.Judge(1, 2, roll)                                   // proxy.Hole
 //	f.Describe(name)                                      // "{node1} | {node2 node3}; node2 -/-> {node3}"
 //
@@ -18,7 +18,7 @@
 // Y→X traffic: a raft stream is a GET opened by the receiver to the
 // sender's peer URL (the sender writes messages into the response), while
 // pipelined messages and snapshots are POSTs opened by the sender. So a
-// one-way fault is judged per connection and per direction (LinkOf), never
+// one-way fault is judged per connection and per direction (RouteOf), never
 // per connection alone. A partition cuts both directions and acts on whole
 // connections: they are refused and closed.
 //
