@@ -10,31 +10,31 @@ import (
 )
 
 // diagnostics describes a local cluster for Cluster.Diagnostics.
-func (c *local) diagnostics() string {
+func (l *local) diagnostics() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "etcdtest: cluster %x (etcd %s, %d members, data %s)\n", c.id, c.bin.version, len(c.members()), c.dir)
-	if isDone(c.stopped) {
+	fmt.Fprintf(&b, "etcdtest: cluster %x (etcd %s, %d members, data %s)\n", l.id, l.bin.version, len(l.members()), l.dir)
+	if isDone(l.stopped) {
 		b.WriteString("  stopped\n")
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		if l, err := c.leader(ctx); err == nil {
+		if l, err := l.leader(ctx); err == nil {
 			fmt.Fprintf(&b, "  raft leader: %s\n", l.name)
 		} else {
 			fmt.Fprintf(&b, "  raft leader: none (%v)\n", err)
 		}
 		cancel()
 	}
-	if f := c.networkFaults(); f != "" {
+	if f := l.networkFaults(); f != "" {
 		fmt.Fprintf(&b, "  network faults: %s\n", f)
 	}
-	for _, m := range c.members() {
+	for _, m := range l.members() {
 		learner := ""
 		if m.learner.Load() {
 			learner = " learner"
 		}
 		fmt.Fprintf(&b, "  %s: %s%s, client %s, peer %s\n", m.name, m.State(), learner, m.ClientURL(), m.PeerURL())
 	}
-	for _, m := range c.members() {
+	for _, m := range l.members() {
 		fmt.Fprintf(&b, "--- last lines of %s's log ---\n%s", m.name, logDigest(m.Logs()))
 	}
 	return b.String()

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -45,7 +46,7 @@ type local struct {
 	extraPorts []*host.PortSet
 	opMu       sync.Mutex // serialises membership changes
 
-	faults faultStore // partitions, one-way cuts, latency, loss; see faultstore.go
+	faults netfault.Store // partitions, one-way cuts, latency, loss
 
 	linkMu sync.Mutex
 	links  []*ClientLink
@@ -53,7 +54,7 @@ type local struct {
 	noSettle atomic.Int32 // > 0: faults return without settling; see NoSettle
 	routeMu  sync.Mutex   // serialises re-routing the shared client; see route
 
-	booted atomic.Bool // every member has served once; see peerPolicy
+	booted atomic.Bool // every member has served once; see netfault.PeerPolicy
 }
 
 func (l *local) local(string) (*local, error) { return l, nil }
@@ -400,7 +401,7 @@ func (l *local) timeoutError(ctx context.Context, what string, last error) error
 // removes the data. It copes with a cluster built only in part.
 func (l *local) teardown(ctx context.Context) error {
 	var errs []error
-	l.faults.clear() // faults heal with the cluster
+	l.faults.Clear() // faults heal with the cluster
 	l.linkMu.Lock()
 	links := l.links
 	l.links = nil

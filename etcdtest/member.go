@@ -315,13 +315,31 @@ func (m *Member) Resume() error {
 // form a majority agree on one raft leader. ctx bounds the wait; without a
 // deadline, Config.StartTimeout does.
 func (m *Member) Restart(ctx context.Context) error {
-	l, err := m.local("Restart")
+	l, err := m.restartable("Restart")
 	if err != nil {
 		return err
 	}
-	if m.State() == Removed {
-		return fmt.Errorf("etcdtest: Restart(%s): it was removed from the cluster (RemoveMember), and etcd does not take a removed member back; AddMember adds a new one", m.name)
+	return m.restart(ctx, l, nil, "Restart("+m.name+")")
+}
+
+// restartable returns the member's cluster for op (Restart, RestartOn),
+// or why op cannot bring the member back.
+func (m *Member) restartable(op string) (*local, error) {
+	l, err := m.local(op)
+	if err != nil {
+		return nil, err
 	}
+	if m.State() == Removed {
+		return nil, fmt.Errorf("etcdtest: %s(%s): it was removed from the cluster (RemoveMember), and etcd does not take a removed member back; AddMember adds a new one", op, m.name)
+	}
+	return l, nil
+}
+
+// restart is Restart and RestartOn: it stops the member if it runs,
+// starts it again — on bin, when bin is not nil — with its name, URLs and
+// data, and returns once it serves and the cluster has settled (what
+// names the step in a timeout's error).
+func (m *Member) restart(ctx context.Context, l *local, bin *etcdBinary, what string) error {
 	ctx, cancel := l.startContext(ctx)
 	defer cancel()
 	if m.Running() {
@@ -329,13 +347,18 @@ func (m *Member) Restart(ctx context.Context) error {
 			return err
 		}
 	}
+	if bin != nil {
+		m.mu.Lock()
+		m.bin = *bin
+		m.mu.Unlock()
+	}
 	if err := m.start(); err != nil {
 		return err
 	}
 	if err := l.waitServing(ctx, m); err != nil {
 		return err
 	}
-	return l.settle(ctx, "Restart("+m.name+")")
+	return l.settle(ctx, what)
 }
 
 // local returns the cluster the member's process belongs to, for op.

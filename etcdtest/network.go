@@ -80,7 +80,7 @@ func (c *Cluster) Heal() error {
 	if err != nil {
 		return err
 	}
-	l.faults.clear()
+	l.faults.Clear()
 	l.enforce()
 	return l.settle(context.Background(), "Heal")
 }
@@ -89,7 +89,7 @@ func (l *local) partition(groups []int) error {
 	if !partitionsSupported {
 		return errors.New("etcdtest: network partitions need Linux (connections are attributed to members through /proc)")
 	}
-	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithGroups(groups) })
+	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithGroups(groups) })
 	l.enforce()
 	return nil
 }
@@ -126,7 +126,7 @@ func (c *Cluster) Delay(d time.Duration, members ...int) error {
 	if err != nil {
 		return err
 	}
-	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithDelay(d, targets...) })
+	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithDelay(d, targets...) })
 	l.enforce()
 	return nil
 }
@@ -160,7 +160,7 @@ func (c *Cluster) Drop(rate float64, members ...int) error {
 	if err != nil {
 		return err
 	}
-	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithDrop(rate, targets...) })
+	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithDrop(rate, targets...) })
 	l.enforce()
 	l.route(l.majority()) // the shared client avoids members lost entirely
 	return nil
@@ -199,7 +199,7 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 	if len(cuts) == 0 {
 		return fmt.Errorf("etcdtest: CutOneWay(%v, %v) cuts nothing: a member always reaches itself; name different members on each side", from, to)
 	}
-	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithCut(cuts...) })
+	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithCut(cuts...) })
 	l.enforce()
 	return l.settle(context.Background(), op)
 }
@@ -250,7 +250,7 @@ func (c *Cluster) NetworkFaults() string {
 }
 
 func (l *local) networkFaults() string {
-	return l.faults.load().Describe(func(i int) string {
+	return l.faults.Load().Describe(func(i int) string {
 		if i >= 0 && i < len(l.members()) {
 			return l.members()[i].name
 		}

@@ -49,12 +49,9 @@ func (m *Member) Version() string {
 // time) and the wait; without a deadline, Config.StartTimeout bounds the
 // wait.
 func (m *Member) RestartOn(ctx context.Context, release string) error {
-	l, err := m.local("RestartOn")
+	l, err := m.restartable("RestartOn")
 	if err != nil {
 		return err
-	}
-	if m.State() == Removed {
-		return fmt.Errorf("etcdtest: RestartOn(%s): it was removed from the cluster (RemoveMember); AddMember adds a new one", m.name)
 	}
 	bin, err := binaryFor(ctx, release)
 	if err != nil {
@@ -78,23 +75,7 @@ func (m *Member) RestartOn(ctx context.Context, release string) error {
 				m.name, release, cv, bin.version.Major, bin.version.Minor)
 		}
 	}
-	ctx, cancel := l.startContext(ctx)
-	defer cancel()
-	if m.Running() {
-		if err := m.Stop(ctx); err != nil {
-			return err
-		}
-	}
-	m.mu.Lock()
-	m.bin = bin
-	m.mu.Unlock()
-	if err := m.start(); err != nil {
-		return err
-	}
-	if err := l.waitServing(ctx, m); err != nil {
-		return err
-	}
-	return l.settle(ctx, "RestartOn("+m.name+", "+bin.version.String()+")")
+	return m.restart(ctx, l, &bin, "RestartOn("+m.name+", "+bin.version.String()+")")
 }
 
 func jump(from, to version) string {
