@@ -238,11 +238,11 @@ func (c *Cluster) Key(name string) Key {
 // Version returns the version of the etcd executable the cluster booted
 // with ("v3.7.3"). With Config.MemberVersions or after Member.RestartOn,
 // members may run others: see Member.Version and ClusterVersion.
-func (c *Cluster) Version() string { return c.core().bin.version.String() }
+func (c *Cluster) Version() string { return c.core().bin.Version.String() }
 
 // Binary returns the path of the etcd executable the members run; "" against
 // an external cluster.
-func (c *Cluster) Binary() string { return c.core().bin.path }
+func (c *Cluster) Binary() string { return c.core().bin.Path }
 
 // ID returns the cluster ID.
 func (c *Cluster) ID() uint64 { return c.core().id }

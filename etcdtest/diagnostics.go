@@ -7,12 +7,14 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // diagnostics describes a local cluster for Cluster.Diagnostics.
 func (l *local) diagnostics() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "etcdtest: cluster %x (etcd %s, %d members, data %s)\n", l.id, l.bin.version, len(l.members()), l.dir)
+	fmt.Fprintf(&b, "etcdtest: cluster %x (etcd %s, %d members, data %s)\n", l.id, l.bin.Version, len(l.members()), l.dir)
 	if isDone(l.stopped) {
 		b.WriteString("  stopped\n")
 	} else {
@@ -83,6 +85,6 @@ func logDigest(logs string) string {
 	if len(leaders) > 0 {
 		fmt.Fprintf(&b, "  last raft leader changes:\n%s\n", strings.Join(leaders[max(0, len(leaders)-3):], "\n"))
 	}
-	b.WriteString(tail(strings.Join(kept, "\n")+"\n", 2000))
+	b.WriteString(proc.Tail(strings.Join(kept, "\n")+"\n", 2000))
 	return b.String()
 }

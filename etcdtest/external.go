@@ -131,7 +131,7 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	}
 	c.id = list.Header.ClusterId
 	if st, err := raw.Status(ctx, eps[0]); err == nil {
-		c.bin.version, _ = provision.ParseVersion(st.Version)
+		c.bin.Version, _ = provision.ParseVersion(st.Version)
 	}
 	if err := c.claim(ctx, raw); err != nil {
 		return nil, fmt.Errorf("etcdtest: external cluster %v: claim the key prefix %q: %w; %s (with auth, the user needs read-write permission on %q)",

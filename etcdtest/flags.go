@@ -45,7 +45,7 @@ func (l *local) args(m *Member) []string {
 	if l.walDir != "" {
 		a = append(a, "--wal-dir="+filepath.Join(l.walDir, m.name))
 	}
-	if !cfg.Fsync && m.bin.version.AtLeast(3, 5) {
+	if !cfg.Fsync && m.bin.Version.AtLeast(3, 5) {
 		a = append(a, "--unsafe-no-fsync") // since 3.5
 	}
 	if l.sec.tls() {

@@ -30,6 +30,7 @@ import (
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -75,7 +76,7 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin, err := resolveBinary(ctx, cfg)
+	bin, err := provision.Resolve(ctx, cfg.Binary, cfg.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +131,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 	if l.dir, l.owner, err = host.MakeClusterDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if !cfg.Fsync && bin.version.AtLeast(3, 5) && host.IsTmpfs(cfg.DataDir) {
+	if !cfg.Fsync && bin.Version.AtLeast(3, 5) && host.IsTmpfs(cfg.DataDir) {
 		// etcd preallocates two 64 MB WAL segments per member with
 		// fallocate, which on tmpfs is real memory (370 MB for 3 members)
 		// that takes tens of milliseconds to fill and to free. Without
@@ -383,7 +384,7 @@ func (l *local) exitError(m *Member, err error) error {
 	if strings.Contains(logs, "address already in use") {
 		cause = fmt.Errorf("etcdtest: member %s: a port reserved for it was taken by another program: %w", m.name, errPortTaken)
 	}
-	return fmt.Errorf("%w\n--- last lines of %s's log ---\n%s", cause, m.name, tail(logs, 3000))
+	return fmt.Errorf("%w\n--- last lines of %s's log ---\n%s", cause, m.name, proc.Tail(logs, 3000))
 }
 
 func (l *local) timeoutError(ctx context.Context, what string, last error) error {
@@ -392,7 +393,7 @@ func (l *local) timeoutError(ctx context.Context, what string, last error) error
 		"Raise Config.StartTimeout or the context's deadline if the machine is slow; otherwise the members' logs below say what is wrong.",
 		l.cfg.StartTimeout, what, context.Cause(ctx), last)
 	for _, m := range l.members() {
-		fmt.Fprintf(&b, "\n--- last lines of %s's log (%s) ---\n%s", m.name, m.State(), tail(m.Logs(), 1500))
+		fmt.Fprintf(&b, "\n--- last lines of %s's log (%s) ---\n%s", m.name, m.State(), proc.Tail(m.Logs(), 1500))
 	}
 	return errors.New(b.String())
 }

@@ -168,13 +168,13 @@ func (m *Member) start() error {
 	if m.starts > 1 {
 		fmt.Fprintf(m.log, "--- etcdtest: restarting %s ---\n", m.name)
 	}
-	cmd := exec.Command(m.bin.path, m.l.args(m)...)
+	cmd := exec.Command(m.bin.Path, m.l.args(m)...)
 	// Never the test process's stdout/stderr: Ginkgo's output capture waits
 	// for every holder of those pipes, and member logs belong in reports.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
 	cmd.Dir = m.l.dir
 	if err := proc.Start(cmd); err != nil {
-		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.path, err)
+		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.Path, err)
 	}
 	// The sweep of a crashed run finds a member's process by this file: a
 	// member it cannot find must not run.

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // NoSettle makes fault and repair methods (Kill, Stop, Pause, Resume,
@@ -211,7 +212,7 @@ func (l *local) settleError(ctx context.Context, op string, group []*Member, vie
 		"to test the leaderless window itself, use Cluster.NoSettle. The members' logs say why:",
 		op, strings.Join(names, " "), what, l.settleTimeout(), context.Cause(ctx), strings.Join(seen, "; "))
 	for _, m := range group {
-		fmt.Fprintf(&b, "\n--- last lines of %s's log ---\n%s", m.name, tail(m.Logs(), 1200))
+		fmt.Fprintf(&b, "\n--- last lines of %s's log ---\n%s", m.name, proc.Tail(m.Logs(), 1200))
 	}
 	return fmt.Errorf("%s", b.String())
 }

@@ -1,6 +1,8 @@
 package provision
 
 import (
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
+
 	"bytes"
 	"context"
 	"embed"
@@ -102,7 +104,7 @@ func build(ctx context.Context, name, pkg, ver, bin string) error {
 			return fmt.Errorf("etcdtest: managed build of %s %s failed at %q: %v\n%s\n"+
 				"Fix: check that the Go toolchain is on PATH and the Go module proxy is reachable, pick another Version, "+
 				"or install etcd and set %s to its path (Debian: apt-get install etcd-server; %s=/usr/bin/etcd)",
-				name, ver, strings.Join(step, " "), err, strings.TrimSpace(tail(out.String(), 2000)), EnvBinary, EnvBinary)
+				name, ver, strings.Join(step, " "), err, strings.TrimSpace(proc.Tail(out.String(), 2000)), EnvBinary, EnvBinary)
 		}
 	}
 	if err := os.Rename(tmpBin, bin); err != nil {
