@@ -462,8 +462,8 @@ func (l *local) killAll() []error {
 		}
 		select {
 		case <-p.done:
-		case <-time.After(10 * time.Second):
-			errs = append(errs, fmt.Errorf("etcdtest: member %s (pid %d) survived SIGKILL for 10s", m.name, p.cmd.Process.Pid))
+		case <-time.After(signalBound):
+			errs = append(errs, fmt.Errorf("etcdtest: member %s (pid %d) survived SIGKILL for %v", m.name, p.cmd.Process.Pid, signalBound))
 		}
 	}
 	return errs

@@ -209,6 +209,11 @@ func (m *Member) signal(sig syscall.Signal, state State) (*process, error) {
 	return p, nil
 }
 
+// signalBound is how long a signal may take to act on a member: SIGKILL
+// until the process is reaped, SIGSTOP until every thread is stopped (a
+// thread in a system call stops when it leaves it; a loaded machine is slow).
+const signalBound = 10 * time.Second
+
 // Kill sends SIGKILL, like a crash, and returns once the process is gone
 // and the cluster has settled: if it was the raft leader, the remaining
 // majority has elected a new one (see Cluster.NoSettle). Its data stays;
@@ -224,8 +229,8 @@ func (m *Member) Kill() error {
 	}
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within 10s of SIGKILL", m.name, p.cmd.Process.Pid)
+	case <-time.After(signalBound):
+		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within %v of SIGKILL", m.name, p.cmd.Process.Pid, signalBound)
 	}
 	return l.settle(context.Background(), "Kill("+m.name+")")
 }
@@ -275,19 +280,23 @@ func (m *Member) Pause() error {
 	// the process is really frozen, so the next line of a test can rely on
 	// it. A thread in a system call stops when it leaves it: on a loaded
 	// machine that can take a while, hence the generous bound.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		stopped, running := proc.Stopped(p.cmd.Process.Pid)
-		if stopped {
-			break
+	ctx, cancel := context.WithTimeout(context.Background(), signalBound)
+	defer cancel()
+	var running string
+	err = poll(ctx, time.Millisecond, func() (bool, error) {
+		var stopped bool
+		if stopped, running = proc.Stopped(p.cmd.Process.Pid); stopped {
+			return true, nil
 		}
 		if isDone(p.done) {
-			return fmt.Errorf("etcdtest: member %s exited while being paused; see its log (Member.Logs)", m.name)
+			return false, fmt.Errorf("etcdtest: member %s exited while being paused; see its log (Member.Logs)", m.name)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("etcdtest: member %s did not stop within 10s of SIGSTOP (%s); the machine may be overloaded", m.name, running)
-		}
-		time.Sleep(time.Millisecond) // polling the kernel's view, bounded by deadline
+		return false, nil
+	}, func() error {
+		return fmt.Errorf("etcdtest: member %s did not stop within %v of SIGSTOP (%s); the machine may be overloaded", m.name, signalBound, running)
+	})
+	if err != nil {
+		return err
 	}
 	return l.settle(context.Background(), "Pause("+m.name+")")
 }
