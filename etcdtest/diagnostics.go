@@ -27,6 +27,7 @@ func (c *local) diagnostics() string {
 	if f := c.networkFaults(); f != "" {
 		fmt.Fprintf(&b, "  network faults: %s\n", f)
 	}
+	b.WriteString(c.faultsReport())
 	for _, m := range c.members() {
 		learner := ""
 		if m.learner.Load() {

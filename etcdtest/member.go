@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
@@ -44,6 +45,7 @@ type Member struct {
 	mu     sync.Mutex
 	proc   *process
 	state  State
+	site   callsite.Site // the call that left it in state, when not Running
 	starts int
 }
 
@@ -61,6 +63,18 @@ func (m *Member) Name() string { return m.name }
 // Partition and the other fault methods take. It never changes (a removed
 // member keeps its index, an added one takes the next).
 func (m *Member) Index() int { return m.index }
+
+// Indexes returns the index of each member, in order: the members as the
+// fault methods take them, such as
+// Partition(etcdtest.Indexes(leader), etcdtest.Indexes(followers...)) or
+// Delay(d, etcdtest.Indexes(m)...). For one member, m.Index() is the int.
+func Indexes(members ...*Member) []int {
+	idx := make([]int, len(members))
+	for i, m := range members {
+		idx[i] = m.index
+	}
+	return idx
+}
 
 // ID returns the member's raft ID as etcd reports it.
 func (m *Member) ID() uint64 { return m.id }
@@ -185,7 +199,7 @@ func (m *Member) start() error {
 		return fmt.Errorf("etcdtest: start member %s: write its pid file, which the sweep of a crashed run needs: %w (is the cluster directory %s writable and not full?)", m.name, err, m.l.dir)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
-	m.proc, m.state = p, Running
+	m.proc, m.state, m.site = p, Running, callsite.Site{}
 	go func() {
 		p.err = cmd.Wait()
 		m.proxy.DropAll() // peers see a dead member at once, as with a real crash
@@ -205,7 +219,10 @@ func (m *Member) signal(sig syscall.Signal, state State) (*process, error) {
 	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return p, fmt.Errorf("etcdtest: signal %v to member %s: %w", sig, m.name, err)
 	}
-	m.state = state
+	m.state, m.site = state, callsite.Site{}
+	if state != Running {
+		m.site = callsite.Find()
+	}
 	return p, nil
 }
 
