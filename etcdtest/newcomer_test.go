@@ -116,9 +116,9 @@ var _ = Describe("A member's own client", Ordered, func() {
 
 var _ = Describe("Faults an earlier spec left in force", Ordered, func() {
 	var (
-		c                     *etcdtest.Cluster
-		killed                *etcdtest.Member
-		link                  *etcdtest.ClientLink
+		c                      *etcdtest.Cluster
+		killed                 *etcdtest.Member
+		link                   *etcdtest.ClientLink
 		killAt, delayAt, cutAt string
 	)
 
