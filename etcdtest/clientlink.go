@@ -32,7 +32,7 @@ type ClientLink struct {
 	client  *clientv3.Client
 	pol     linkPolicy
 	once    sync.Once
-	made    atomic.Pointer[callsite.Site] // the last Cut or Delay in force
+	made    callsite.Record // the Cut and Delay calls in force
 }
 
 // NewClientLink returns a link to the given members (all when none are
@@ -93,7 +93,7 @@ func (l *ClientLink) Endpoints() []string {
 
 // Cut makes the link a black hole: every byte either way is dropped, and
 // new connections are accepted and then ignored.
-func (l *ClientLink) Cut() { l.pol.cut.Store(true); l.note(true) }
+func (l *ClientLink) Cut() { l.pol.cut.Store(true); l.made.Note(true) }
 
 // Heal lifts every fault on the link, as Cluster.Heal does for the
 // cluster's: it ends a Cut and removes a Delay. Connections that lived
@@ -125,25 +125,7 @@ func (l *ClientLink) NetworkFaults() string {
 func (l *ClientLink) Delay(d time.Duration) {
 	l.pol.latency.Store(int64(d))
 	close(*l.pol.changed.Swap(newChanged())) // chunks waiting now wait for the new latency
-	l.note(d > 0 || l.pol.cut.Load())
-}
-
-// note records the call changing the link's faults; inForce says whether
-// any remain.
-func (l *ClientLink) note(inForce bool) {
-	if !inForce {
-		l.made.Store(nil)
-	} else if s := callsite.Find(); s.Known() {
-		l.made.Store(&s)
-	}
-}
-
-// site returns the last call that made a fault of the link in force.
-func (l *ClientLink) site() callsite.Site {
-	if s := l.made.Load(); s != nil {
-		return *s
-	}
-	return callsite.Site{}
+	l.made.Note(d > 0 || l.pol.cut.Load())
 }
 
 // Close closes the link's client and proxies. It is idempotent.

@@ -1,22 +1,18 @@
 package etcdtest
 
 // Faults outlive the spec that made them unless it undoes them (in
-// DeferCleanup, as the README's habits say). A member's own client refuses
-// calls while the toolkit has it killed, stopped or removed, naming the
-// call that did it; Reset and the failure diagnostics list every fault in
-// force with the call that made it (internal/callsite finds the user's
-// line). Reset does not repair them: a repair there would hide the spec
-// that forgot its DeferCleanup, and a spec's faults belong to that spec.
+// DeferCleanup). A member's own client refuses calls while its process is
+// gone, and Reset and Diagnostics list the faults in force, each with the
+// calls that made it (internal/callsite finds the user's line). Reset does
+// not repair them: that would hide the spec that forgot its DeferCleanup.
 
 import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/onsi/ginkgo/v2"
 
-	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 )
 
@@ -46,83 +42,32 @@ func (m *Member) refusal(method string) error {
 		return nil
 	}
 	return fmt.Errorf("etcdtest: %s on member %s: %w: it is %s%s, so its own client refuses calls (Cluster.Client routes around it); %s",
-		method, m.name, ErrNotRunning, st, by(m.faultSite()), fix)
+		method, m.name, ErrNotRunning, st, m.made.By(), fix)
 }
 
-// faultNotes remembers the calls that made the network faults in force.
-type faultNotes struct {
-	mu  sync.Mutex
-	net []callsite.Site // since the network was last fault-free
-}
-
-// network notes the call changing the network faults; inForce says
-// whether any remain after it.
-func (n *faultNotes) network(inForce bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !inForce {
-		n.net = nil
-		return
-	}
-	if s := callsite.Find(); s.Known() && len(n.net) < 4 {
-		n.net = append(n.net, s)
-	}
-}
-
-func (n *faultNotes) networkSites() []callsite.Site {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]callsite.Site(nil), n.net...)
-}
-
-// faultsInForce lists the faults in force, each with the call that made
-// it where that is known and what lifts it, one line each.
+// faultsInForce lists the faults in force, one line each with the calls
+// that made it where they are known, and what lifts it.
 func (l *local) faultsInForce() []string {
 	var lines []string
 	for _, m := range l.members() {
-		st := m.State()
-		if st == Running || st == Removed {
-			continue
+		switch st := m.State(); st {
+		case Killed, Stopped, Exited:
+			lines = append(lines, fmt.Sprintf("%s %s%s; lifted by Member(%d).Restart", m.name, st, m.made.By(), m.index))
+		case Paused:
+			lines = append(lines, fmt.Sprintf("%s paused%s; lifted by Member(%d).Resume", m.name, m.made.By(), m.index))
 		}
-		fix := "Member(%d).Restart"
-		if st == Paused {
-			fix = "Member(%d).Resume"
-		}
-		lines = append(lines, fmt.Sprintf("%s %s%s; lifted by "+fix, m.name, st, by(m.faultSite()), m.index))
 	}
 	if f := l.networkFaults(); f != "" {
-		var calls []string
-		for _, s := range l.notes.networkSites() {
-			calls = append(calls, s.String())
-		}
-		from := ""
-		if len(calls) > 0 {
-			from = " by " + strings.Join(calls, ", ")
-		}
-		lines = append(lines, "network "+f+from+"; lifted by Cluster.Heal")
+		lines = append(lines, "network "+f+l.madeNet.By()+"; lifted by Cluster.Heal")
 	}
 	l.linkMu.Lock()
+	defer l.linkMu.Unlock()
 	for i, k := range l.links {
 		if f := k.NetworkFaults(); f != "" {
-			lines = append(lines, fmt.Sprintf("ClientLink %d (%s) %s%s; lifted by ClientLink.Heal", i+1, strings.Join(k.Endpoints(), " "), f, by(k.site())))
+			lines = append(lines, fmt.Sprintf("ClientLink %d (%s) %s%s; lifted by ClientLink.Heal", i+1, strings.Join(k.Endpoints(), " "), f, k.made.By()))
 		}
 	}
-	l.linkMu.Unlock()
 	return lines
-}
-
-// faultSite returns the call that left m in its state.
-func (m *Member) faultSite() callsite.Site {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.site
-}
-
-func by(s callsite.Site) string {
-	if !s.Known() {
-		return ""
-	}
-	return " by " + s.String()
 }
 
 // noteLeftovers tells a Ginkgo spec, on its GinkgoWriter, which faults an
@@ -133,16 +78,15 @@ func (c *Cluster) noteLeftovers() {
 		return
 	}
 	if lines := l.faultsInForce(); len(lines) > 0 {
-		fmt.Fprintf(ginkgo.GinkgoWriter, "etcdtest: Reset emptied the key space, but faults are in force, left by an earlier spec (undo a fault in DeferCleanup where it is made; see also Cluster.Diagnostics):\n  %s\n",
+		fmt.Fprintf(ginkgo.GinkgoWriter, "etcdtest: Reset emptied the key space, but faults are in force, left by an earlier spec (undo a fault in DeferCleanup where it is made):\n  %s\n",
 			strings.Join(lines, "\n  "))
 	}
 }
 
-// faultsReport is the diagnostics' list of faults in force, or "".
+// faultsReport is the diagnostics' list of the faults in force, or "".
 func (l *local) faultsReport() string {
-	lines := l.faultsInForce()
-	if len(lines) == 0 {
-		return ""
+	if lines := l.faultsInForce(); len(lines) > 0 {
+		return "  faults in force, and the calls that made them:\n    " + strings.Join(lines, "\n    ") + "\n"
 	}
-	return "  faults in force, and the calls that made them:\n    " + strings.Join(lines, "\n    ") + "\n"
+	return ""
 }

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
@@ -50,7 +51,7 @@ type local struct {
 	linkMu sync.Mutex
 	links  []*ClientLink
 
-	notes faultNotes // where the faults in force came from; see leftovers.go
+	madeNet callsite.Record // the calls that made the network faults in force
 
 	noSettle atomic.Int32 // > 0: faults return without settling; see NoSettle
 	routeMu  sync.Mutex   // serialises re-routing the shared client; see route

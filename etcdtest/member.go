@@ -45,7 +45,7 @@ type Member struct {
 	mu     sync.Mutex
 	proc   *process
 	state  State
-	site   callsite.Site // the call that left it in state, when not Running
+	made   callsite.Record // the calls that left it in state, when not Running
 	starts int
 }
 
@@ -199,7 +199,8 @@ func (m *Member) start() error {
 		return fmt.Errorf("etcdtest: start member %s: write its pid file, which the sweep of a crashed run needs: %w (is the cluster directory %s writable and not full?)", m.name, err, m.l.dir)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
-	m.proc, m.state, m.site = p, Running, callsite.Site{}
+	m.proc, m.state = p, Running
+	m.made.Note(false)
 	go func() {
 		p.err = cmd.Wait()
 		m.proxy.DropAll() // peers see a dead member at once, as with a real crash
@@ -219,10 +220,8 @@ func (m *Member) signal(sig syscall.Signal, state State) (*process, error) {
 	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return p, fmt.Errorf("etcdtest: signal %v to member %s: %w", sig, m.name, err)
 	}
-	m.state, m.site = state, callsite.Site{}
-	if state != Running {
-		m.site = callsite.Find()
-	}
+	m.state = state
+	m.made.Note(state != Running)
 	return p, nil
 }
 

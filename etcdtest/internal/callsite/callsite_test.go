@@ -1,6 +1,7 @@
 package callsite
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -96,5 +97,29 @@ func TestFindOnAToolkitGoroutineHasNoLocation(t *testing.T) {
 	s := <-ch
 	if s.Call != "callsite.GoOuter" || s.Location.FileName != "" || s.String() != "callsite.GoOuter" {
 		t.Errorf("Find() on a toolkit goroutine = %+v (%q); want the call and no location", s, s)
+	}
+}
+
+func TestARecordNamesTheCallsThatMadeAFaultUntilItIsLifted(t *testing.T) {
+	var r Record
+	if got := r.By(); got != "" {
+		t.Errorf("an empty Record says %q; want nothing", got)
+	}
+	_, file, line, _ := runtime.Caller(0)
+	NoteOuter(&r, true)
+	NoteOuter(&r, true)
+	want := fmt.Sprintf(" by callsite.NoteOuter at %s:%d, callsite.NoteOuter at %s:%d", file, line+1, file, line+2)
+	if got := r.By(); got != want {
+		t.Errorf("By() = %q; want %q", got, want)
+	}
+	for range 2 * maxSites {
+		NoteOuter(&r, true)
+	}
+	if n := strings.Count(r.By(), "callsite.NoteOuter at"); n != maxSites {
+		t.Errorf("a Record names %d calls; want at most %d", n, maxSites)
+	}
+	NoteOuter(&r, false)
+	if got := r.By(); got != "" {
+		t.Errorf("after the fault is lifted, By() = %q; want nothing", got)
 	}
 }

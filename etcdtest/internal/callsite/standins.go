@@ -10,3 +10,6 @@ func inner() Site { return Find() }
 
 // GoOuter sends the site Find sees on the goroutine it runs on.
 func GoOuter(ch chan<- Site) { ch <- inner() }
+
+// NoteOuter notes its own call in r.
+func NoteOuter(r *Record, inForce bool) { r.Note(inForce) }
