@@ -89,7 +89,9 @@ func (m *Member) PeerURL() string { return m.peerURL }
 func (m *Member) DataDir() string { return m.dataDir }
 
 // Client returns a client pinned to this member alone. It is shared and
-// closed by Cluster.Stop; do not close it.
+// closed by Cluster.Stop; do not close it. While the member's process is
+// gone (killed, stopped, exited, removed) its calls fail at once, wrapping
+// ErrNotRunning; on a paused or isolated member they wait, as etcd would.
 func (m *Member) Client() *clientv3.Client { return m.client }
 
 // Key returns the key name read through this member alone.
