@@ -133,18 +133,9 @@ func mustLeader(ctx context.Context) *etcdtest.Member {
 	return l
 }
 
-func indexOf(m *etcdtest.Member) int {
-	for i, o := range cluster.Members() {
-		if o == m {
-			return i
-		}
-	}
-	panic("not a member of the suite's cluster: " + m.Name())
-}
-
 // followerOf returns the index of a member that is not leader.
 func followerOf(leader *etcdtest.Member) int {
-	return (indexOf(leader) + 1) % len(cluster.Members())
+	return (leader.Index() + 1) % len(cluster.Members())
 }
 
 // repair heals the network, resumes paused members and restarts stopped ones.

@@ -17,7 +17,7 @@ import (
 // Go toolchain on PATH, in a throw-away module outside the caller's module,
 // and caches the executable in the user cache dir
 // (os.UserCacheDir()/etcd-test-cluster/etcd-<version>-<os>-<arch>/etcd). The
-// first build takes a minute on a small machine and prints one line to stderr
+// first build takes about 2 minutes on 2 cores and prints one line to stderr
 // saying so; concurrent processes wait on a file lock and build once.
 //
 // Whatever the source, the executable is checked to be etcd 3.4 or later.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -30,6 +31,7 @@ type ClientLink struct {
 	client  *clientv3.Client
 	pol     netfault.LinkPolicy
 	once    sync.Once
+	made    callsite.Record // the Cut and Delay calls in force
 }
 
 // NewClientLink returns a link to the given members (all when none are
@@ -89,7 +91,7 @@ func (l *ClientLink) Endpoints() []string {
 
 // Cut makes the link a black hole: every byte either way is dropped, and
 // new connections are accepted and then ignored.
-func (l *ClientLink) Cut() { l.pol.Cut() }
+func (l *ClientLink) Cut() { l.pol.Cut(); l.made.Note(true) }
 
 // Heal lifts every fault on the link, as Cluster.Heal does for the
 // cluster's: it ends a Cut and removes a Delay. Connections that lived
@@ -119,7 +121,8 @@ func (l *ClientLink) NetworkFaults() string {
 
 // Delay adds d of latency to every chunk of data forwarded either way; 0 removes it.
 func (l *ClientLink) Delay(d time.Duration) {
-	l.pol.SetLatency(d)
+	l.pol.SetLatency(d) // chunks waiting now wait for the new latency
+	l.made.Note(d > 0 || l.pol.IsCut())
 }
 
 // Close closes the link's client and proxies. It is idempotent.

@@ -30,6 +30,7 @@ import (
 type Cluster struct {
 	b       atomic.Pointer[backend] // nil until the cluster has started
 	pending string                  // a BeforeSuite handle's message for use before boot
+	ginkgo  bool                    // started by a Ginkgo helper: Reset notes on GinkgoWriter
 }
 
 // backend is what a started Cluster points at.
@@ -264,9 +265,17 @@ func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 }
 
 // Reset deletes every key: cheap isolation between specs sharing a cluster.
+// It leaves faults alone: on a cluster from a Ginkgo helper it notes on
+// the spec's GinkgoWriter which faults are still in force — killed or
+// paused members, network faults, cut or slow ClientLinks — with the call
+// that made each, and Diagnostics lists them too. It does not repair them:
+// the spec that makes a fault undoes it in DeferCleanup, and a Reset that
+// healed would hide the one that forgot. (PerSpec's specs each get a new
+// cluster, so nothing is left over to note there.)
 func (c *Cluster) Reset(ctx context.Context) error {
 	if _, err := c.core().client.Delete(ctx, "\x00", clientv3.WithFromKey()); err != nil {
 		return fmt.Errorf("etcdtest: reset: %w", err)
 	}
+	c.noteLeftovers()
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
@@ -51,6 +52,8 @@ type local struct {
 
 	linkMu sync.Mutex
 	links  []*ClientLink
+
+	madeNet callsite.Record // the calls that made the network faults in force
 
 	noSettle atomic.Int32 // > 0: faults return without settling; see NoSettle
 	routeMu  sync.Mutex   // serialises re-routing the shared client; see route
@@ -242,6 +245,7 @@ func (l *local) connect(who login) error {
 	for i, m := range l.members() {
 		old = append(old, m.client)
 		m.client = clients[i+1]
+		clientsRefuse(m)
 	}
 	for _, o := range old {
 		if o != nil {
@@ -380,7 +384,11 @@ func (l *local) waitServing(ctx context.Context, m *Member) error {
 
 func (l *local) exitError(m *Member, err error) error {
 	logs := m.Logs()
-	cause := fmt.Errorf("etcdtest: member %s exited during boot (%v); fix the cause in its log below (bad Config.ExtraFlags? unusable Config.DataDir?)", m.name, err)
+	how := fmt.Sprint(err)
+	if err == nil {
+		how = "with status 0 before serving: is the binary etcd, and does it serve when run with these flags?"
+	}
+	cause := fmt.Errorf("etcdtest: member %s exited during boot (%s); fix the cause in its log below (bad Config.ExtraFlags? unusable Config.DataDir?)", m.name, how)
 	if strings.Contains(logs, "address already in use") {
 		cause = fmt.Errorf("etcdtest: member %s: a port reserved for it was taken by another program: %w", m.name, errPortTaken)
 	}

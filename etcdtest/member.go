@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
@@ -44,6 +45,7 @@ type Member struct {
 	mu     sync.Mutex
 	proc   *process
 	state  State
+	made   callsite.Record // the calls that left it in state, when not Running
 	starts int
 }
 
@@ -62,6 +64,18 @@ func (m *Member) Name() string { return m.name }
 // member keeps its index, an added one takes the next).
 func (m *Member) Index() int { return m.index }
 
+// Indexes returns the index of each member, in order: the members as the
+// fault methods take them, such as
+// Partition(etcdtest.Indexes(leader), etcdtest.Indexes(followers...)) or
+// Delay(d, etcdtest.Indexes(m)...). For one member, m.Index() is the int.
+func Indexes(members ...*Member) []int {
+	idx := make([]int, len(members))
+	for i, m := range members {
+		idx[i] = m.index
+	}
+	return idx
+}
+
 // ID returns the member's raft ID as etcd reports it.
 func (m *Member) ID() uint64 { return m.id }
 
@@ -75,7 +89,9 @@ func (m *Member) PeerURL() string { return m.peerURL }
 func (m *Member) DataDir() string { return m.dataDir }
 
 // Client returns a client pinned to this member alone. It is shared and
-// closed by Cluster.Stop; do not close it.
+// closed by Cluster.Stop; do not close it. While the member's process is
+// gone (killed, stopped, exited, removed) its calls fail at once, wrapping
+// ErrNotRunning; on a paused or isolated member they wait, as etcd would.
 func (m *Member) Client() *clientv3.Client { return m.client }
 
 // Key returns the key name read through this member alone.
@@ -186,6 +202,7 @@ func (m *Member) start() error {
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	m.proc, m.state = p, Running
+	m.made.Note(false)
 	go func() {
 		p.err = cmd.Wait()
 		m.proxy.DropAll() // peers see a dead member at once, as with a real crash
@@ -206,6 +223,7 @@ func (m *Member) signal(sig syscall.Signal, state State) (*process, error) {
 		return p, fmt.Errorf("etcdtest: signal %v to member %s: %w", sig, m.name, err)
 	}
 	m.state = state
+	m.made.Note(state != Running)
 	return p, nil
 }
 

@@ -119,6 +119,7 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 	if m.client, err = l.newClientAs([]string{m.ClientURL()}, anonymous); err != nil {
 		return nil, err
 	}
+	clientsRefuse(m)
 	if err := m.start(); err != nil {
 		return nil, err
 	}
@@ -131,6 +132,7 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 			m.client = anon
 			return nil, err
 		}
+		clientsRefuse(m)
 		anon.Close()
 	}
 	l.extraPorts = append(l.extraPorts, ports)

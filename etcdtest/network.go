@@ -97,6 +97,7 @@ func (l *local) partition(groups []int) error {
 // enforce has every peer proxy apply the current faults to the connections
 // it holds.
 func (l *local) enforce() {
+	l.madeNet.Note(l.networkFaults() != "")
 	for _, m := range l.members() {
 		m.proxy.Enforce()
 	}

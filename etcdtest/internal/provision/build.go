@@ -58,6 +58,11 @@ func Tool(ctx context.Context, name, pkg, ver string) (string, error) {
 
 	fmt.Fprintln(os.Stderr, buildNotice(name, pkg, ver, dir))
 	if err := build(ctx, name, pkg, ver, bin); err != nil {
+		// Nothing of a failed build stays in the cache: its directory
+		// (empty: the binary is renamed in only on success) and lock file.
+		// A process waiting on the old lock builds again, as it would have.
+		os.Remove(dir)
+		os.Remove(dir + ".lock")
 		return "", err
 	}
 	return bin, nil
@@ -71,9 +76,9 @@ func cacheDir(cache, name, ver string) string {
 }
 
 // buildNotice is the one line a build prints: a test that stalls for a
-// minute on its first run says why, and how to skip the wait.
+// couple of minutes on its first run says why, and how to skip the wait.
 func buildNotice(name, pkg, ver, dir string) string {
-	return fmt.Sprintf("etcdtest: building %s %s for %s/%s from %s (first use only, about a minute; cached in %s; set %s to use an installed etcd instead)",
+	return fmt.Sprintf("etcdtest: building %s %s for %s/%s from %s (first use only, about 2 minutes on 2 cores; cached in %s; set %s to use an installed etcd instead)",
 		name, ver, runtime.GOOS, runtime.GOARCH, pkg, dir, EnvBinary)
 }
 

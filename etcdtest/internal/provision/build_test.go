@@ -126,6 +126,11 @@ func TestAFailedBuildNamesTheStepAndTheFix(t *testing.T) {
 	if isFile(filepath.Join(dir, "etcd")) {
 		t.Error("a failed build left an executable in the cache")
 	}
+	for _, p := range []string{dir, dir + ".lock"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("a failed build left %s in the cache (stat: %v)", p, err)
+		}
+	}
 	f, ok, err := host.TryLock(dir + ".lock")
 	if err != nil || !ok {
 		t.Fatalf("the build lock is still held after the build failed (ok %v, err %v)", ok, err)
@@ -135,7 +140,7 @@ func TestAFailedBuildNamesTheStepAndTheFix(t *testing.T) {
 
 func TestTheBuildNoticeSaysWhyAndHowToSkipIt(t *testing.T) {
 	n := buildNotice("etcd", "go.etcd.io/etcd/server/v3", "v3.7.3", "/c/etcd-test-cluster/etcd-v3.7.3")
-	for _, w := range []string{"etcdtest: building etcd v3.7.3 for " + runtime.GOOS + "/" + runtime.GOARCH, "first use only, about a minute",
+	for _, w := range []string{"etcdtest: building etcd v3.7.3 for " + runtime.GOOS + "/" + runtime.GOARCH, "first use only, about 2 minutes on 2 cores",
 		"cached in /c/etcd-test-cluster/etcd-v3.7.3", "set ETCDTEST_BINARY to use an installed etcd instead"} {
 		if !strings.Contains(n, w) {
 			t.Errorf("notice %q does not say %q", n, w)

@@ -69,10 +69,13 @@ func Inspect(ctx context.Context, path, source string) (Binary, error) {
 	return Binary{Path: path, Version: v}, nil
 }
 
+// versionTimeout bounds "etcd --version", which answers in milliseconds.
+var versionTimeout = 10 * time.Second
+
 // reportedVersion runs "path --version" and reads the release it prints,
 // refusing anything but etcd 3.4 to 3.7.
-func reportedVersion(ctx context.Context, path, source, fix string) (Version, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+func reportedVersion(parent context.Context, path, source, fix string) (Version, error) {
+	ctx, cancel := context.WithTimeout(parent, versionTimeout)
 	defer cancel()
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, path, "--version")
@@ -82,6 +85,9 @@ func reportedVersion(ctx context.Context, path, source, fix string) (Version, er
 	m := etcdVersionRE.FindSubmatch(out.Bytes())
 	if m == nil {
 		detail := strings.TrimSpace(proc.Tail(out.String(), 400))
+		if ctx.Err() != nil && parent.Err() == nil {
+			return Version{}, fmt.Errorf("etcdtest: %q (from %s) did not answer --version within %v (killed it; output: %q), which etcd does at once: is it etcd, or does it wait for input? %s", path, source, versionTimeout, detail, fix)
+		}
 		if runErr != nil {
 			detail = fmt.Sprintf("%v; output: %q", runErr, detail)
 		} else {
