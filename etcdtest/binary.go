@@ -22,6 +22,10 @@ import (
 // first build takes a minute on a small machine and prints one line to stderr
 // saying so; concurrent processes wait on a file lock and build once.
 //
+// With cfg.Failpoints the managed build is the failpoint build (see
+// Config.Failpoints), cached apart in etcd-failpoints-<version>-gofail-<gofail
+// version>-<os>-<arch>, and a given executable must have failpoints.
+//
 // Whatever the source, the executable is checked to be etcd 3.4 or later.
 func Provision(ctx context.Context, cfg Config) (string, error) {
 	b, err := resolveBinary(ctx, cfg)
@@ -33,8 +37,9 @@ func Provision(ctx context.Context, cfg Config) (string, error) {
 
 // etcdBinary is a resolved etcd executable and its detected version.
 type etcdBinary struct {
-	path    string
-	version version
+	path       string
+	version    version
+	failpoints bool // gofail's failpoints are compiled in (checked only for Config.Failpoints)
 }
 
 // version is a parsed etcd release number.
@@ -42,7 +47,7 @@ type version = provision.Version
 
 // resolveBinary is Provision's lookup (internal/provision), keeping the version.
 func resolveBinary(ctx context.Context, cfg Config) (etcdBinary, error) {
-	return binaryOf(provision.Resolve(ctx, cfg.Binary, cfg.Version))
+	return binaryOf(provision.Resolve(ctx, cfg.Binary, cfg.Version, cfg.Failpoints))
 }
 
 // inspectBinary checks that path is an executable etcd of a supported
@@ -61,7 +66,7 @@ func binaryOf(b provision.Binary, err error) (etcdBinary, error) {
 	if err != nil {
 		return etcdBinary{}, err
 	}
-	return etcdBinary{path: b.Path, version: b.Version}, nil
+	return etcdBinary{path: b.Path, version: b.Version, failpoints: b.Failpoints}, nil
 }
 
 func isFile(path string) bool {
