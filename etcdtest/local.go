@@ -141,7 +141,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 	if l.sec, err = newClusterSecurity(l.dir, cfg); err != nil {
 		return nil, err
 	}
-	if l.ports, err = host.ReservePorts(2 * cfg.Size); err != nil {
+	if l.ports, err = host.ReservePorts(portsPerMember(cfg) * cfg.Size); err != nil {
 		return nil, err
 	}
 	if testHookPortsReserved != nil {
@@ -184,6 +184,9 @@ func (l *local) addMember(i int, bin etcdBinary) error {
 		return err
 	}
 	m.bin = bin
+	if l.cfg.Failpoints {
+		m.fp.port = l.ports.Ports[2*l.cfg.Size+i] // after every member's client and peer ports
+	}
 	l.addToList(m)
 	return nil
 }

@@ -38,6 +38,7 @@ type Member struct {
 	joinedWith string      // --initial-cluster of a member added to a running cluster; "" for one of the boot
 	bin        etcdBinary  // what its process runs; RestartOn changes it (under mu)
 	learner    atomic.Bool // a raft learner: added AsLearner and not promoted yet
+	fp         memberFailpoints
 
 	client *clientv3.Client
 
@@ -173,6 +174,9 @@ func (m *Member) start() error {
 	// for every holder of those pipes, and member logs belong in reports.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
 	cmd.Dir = m.l.dir
+	if env := m.failpointRun(); env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := proc.Start(cmd); err != nil {
 		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.path, err)
 	}
@@ -188,6 +192,7 @@ func (m *Member) start() error {
 	m.proc, m.state = p, Running
 	go func() {
 		p.err = cmd.Wait()
+		m.noteExit(p)
 		m.proxy.DropAll() // peers see a dead member at once, as with a real crash
 		close(p.done)
 	}()
