@@ -111,7 +111,9 @@ var _ = Describe("Failpoints", func() {
 
 		Expect(cluster.Member(0).Failpoint(ctx, "raftAfterSave", "panic")).To(MatchError(ContainSubstring("start it with Config{Failpoints: true}")))
 		Expect(cluster.HasFailpoints()).To(BeFalse())
-		Expect(m.WaitCrash(func() context.Context { c, cancel := context.WithTimeout(ctx, 50*time.Millisecond); DeferCleanup(cancel); return c }())).
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		Expect(m.WaitCrash(short)).
 			To(MatchError(ContainSubstring("still running when context deadline exceeded (armed: none)")))
 
 		Expect(m.Kill()).To(Succeed())
