@@ -54,7 +54,7 @@ var _ = Describe("locker under failpoint crashes", func() {
 
 		tl, err := chaos.Run(ctx, fc, chaos.Options{
 			Seed: seed, Duration: 15 * time.Second, Faults: []chaos.Fault{chaos.Failpoint},
-			Targets: []chaos.Target{chaos.Random, chaos.RaftLeader, chaos.Minority},
+			Targets:   []chaos.Target{chaos.Random, chaos.RaftLeader, chaos.Minority},
 			Recording: rec, Check: exactlyOne(nodes), Log: GinkgoWriter,
 		})
 		AddReportEntry("fault steps", tl.String())
