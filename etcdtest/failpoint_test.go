@@ -79,6 +79,18 @@ var _ = Describe("Failpoints", func() {
 		Expect(m.Failpoints(ctx)).To(HaveKeyWithValue("raftAfterSave", ""), "a new process has nothing armed")
 	}, SpecTimeout(2*time.Minute))
 
+	It("crashes a member mid-defragmentation: Defragment fails, WaitCrash sees the exit, Restart brings the data back", func(ctx SpecContext) {
+		c := startFailpoints(etcdtest.Config{})
+		Expect(c.Key("/kept").Put(ctx, "v")).To(Succeed())
+		m := c.Member(1)
+		Expect(m.Failpoint(ctx, "defragBeforeRename", "panic")).To(Succeed())
+		Expect(m.Defragment(ctx)).NotTo(Succeed())
+		Expect(m.WaitCrash(ctx)).To(Succeed())
+		Expect(m.State()).To(Equal(etcdtest.Exited))
+		Expect(m.Restart(ctx)).To(Succeed())
+		Expect(keyValue(ctx, m.Key("/kept"))).To(Equal("v"))
+	}, SpecTimeout(2*time.Minute))
+
 	It("gives a write through a member that panics at raftAfterSave an error, and after Restart the write is there", func(ctx SpecContext) {
 		// One member: raft saves only when there is something to save, so
 		// the panic comes with the write, after the entry is in the WAL and
