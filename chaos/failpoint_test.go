@@ -28,7 +28,7 @@ var _ = Describe("locker under failpoint crashes", func() {
 			Skip("failpoint chaos needs a failpoint build; $ETCDTEST_BINARY has none: " + err.Error())
 		}
 		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) { Expect(fc.Stop(ctx)).To(Succeed()) }, NodeTimeout(etcdtest.StopTimeout))
+		DeferCleanup(func(ctx SpecContext) { Expect(fc.Stop(ctx)).To(Succeed()) }, NodeTimeout(20*time.Second))
 
 		seed := time.Now().UnixNano()
 		if s := os.Getenv("CHAOS_SEED"); s != "" {

@@ -32,7 +32,7 @@ func (p *planner) inject(ctx context.Context, s *Step) (healFunc, error) {
 		link := p.opts.Links[d.link]
 		s.Members = []string{fmt.Sprintf("link %d", d.link+1)}
 		link.Cut()
-		return func(context.Context) error { link.Restore(); return nil }, nil
+		return func(context.Context) error { link.Heal(); return nil }, nil
 	case MoveLeader:
 		leader, err := p.leader(ctx)
 		if err != nil {
@@ -179,7 +179,7 @@ func (p *planner) healAll(ctx context.Context) error {
 	defer cancel()
 	var errs []error
 	for _, l := range p.opts.Links {
-		l.Restore()
+		l.Heal()
 	}
 	for _, m := range p.c.Members() {
 		switch m.State() {

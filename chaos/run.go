@@ -36,7 +36,7 @@ const (
 	OneWay     Fault = "one-way cut" // Cluster.CutOneWay(targets, the others): their messages are lost; healed by Heal
 	Latency    Fault = "latency"     // Cluster.Delay(150ms–1s, targets...); healed by Heal
 	Loss       Fault = "loss"        // Cluster.Drop(10–50%, targets...); healed by Heal
-	CutClient  Fault = "cut client"  // ClientLink.Cut of one of Options.Links; healed by Restore
+	CutClient  Fault = "cut client"  // ClientLink.Cut of one of Options.Links; healed by Heal
 	MoveLeader Fault = "move leader" // Cluster.MoveLeader to another member: an operator's hand-over, done in the step
 	// Failpoint arms a failpoint of etcd's robustness suite on the targets
 	// (a panic or a sleep at a storage, raft-send, defragmentation or

@@ -34,16 +34,16 @@ const (
 // newClient returns a client of the given endpoints configured by
 // clientConfig, whose calls without a deadline get Config.CallTimeout
 // (clients.WithCallTimeout).
-func (c *common) newClient(endpoints []string) (*clientv3.Client, error) {
-	return c.newClientAs(endpoints, credentials)
+func (b *common) newClient(endpoints []string) (*clientv3.Client, error) {
+	return b.newClientAs(endpoints, credentials)
 }
 
-func (c *common) newClientAs(endpoints []string, who login) (*clientv3.Client, error) {
-	cli, err := clientv3.New(c.clientConfig(endpoints, who))
+func (b *common) newClientAs(endpoints []string, who login) (*clientv3.Client, error) {
+	cli, err := clientv3.New(b.clientConfig(endpoints, who))
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: create a client for %v: %w", endpoints, err)
 	}
-	clients.WithCallTimeout(cli, c.cfg.CallTimeout, newCallTimeoutError)
+	clients.WithCallTimeout(cli, b.cfg.CallTimeout, newCallTimeoutError)
 	return cli, nil
 }
 
@@ -52,7 +52,7 @@ func (c *common) newClientAs(endpoints []string, who login) (*clientv3.Client, e
 // the test process's output, keep-alives that notice a frozen member under
 // a call or stream (keepAliveTime, keepAliveTimeout), and reconnection
 // within milliseconds after a member comes back.
-func (c *common) clientConfig(endpoints []string, who login) clientv3.Config {
+func (b *common) clientConfig(endpoints []string, who login) clientv3.Config {
 	cfg := clientv3.Config{
 		Endpoints:            endpoints,
 		DialTimeout:          2 * time.Second,
@@ -64,7 +64,7 @@ func (c *common) clientConfig(endpoints []string, who login) clientv3.Config {
 			MinConnectTimeout: time.Second,
 		})},
 	}
-	if s := c.sec; s != nil {
+	if s := b.sec; s != nil {
 		if s.client != nil {
 			cfg.TLS = s.client.Clone()
 		}

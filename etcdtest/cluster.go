@@ -64,15 +64,15 @@ type common struct {
 	stopped  chan struct{}
 }
 
-func (c *common) core() *common { return c }
+func (b *common) core() *common { return b }
 
 // members returns every member the cluster has had, in the order they
 // joined, removed ones included (in state Removed), so that an index always
 // names the same member. The slice is never changed in place: AddMember
 // publishes a longer copy, and readers on other goroutines (the proxies,
 // settling) keep the one they loaded.
-func (c *common) members() []*Member {
-	if p := c.list.Load(); p != nil {
+func (b *common) members() []*Member {
+	if p := b.list.Load(); p != nil {
 		return *p
 	}
 	return nil
@@ -80,10 +80,10 @@ func (c *common) members() []*Member {
 
 // addToList publishes the member list with m appended. Changes of the
 // membership are serialised by their callers.
-func (c *common) addToList(m *Member) {
-	old := c.members()
+func (b *common) addToList(m *Member) {
+	old := b.members()
 	next := append(old[:len(old):len(old)], m)
-	c.list.Store(&next)
+	b.list.Store(&next)
 }
 
 // ErrExternal is returned by fault methods against an external cluster
@@ -191,8 +191,8 @@ func (c *Cluster) Diagnostics() string { return c.get().diagnostics() }
 // watch) or a Status reports as raft leader — or nil when no member has it.
 func (c *Cluster) MemberByID(id uint64) *Member { return c.core().memberByID(id) }
 
-func (c *common) memberByID(id uint64) *Member {
-	for _, m := range c.members() {
+func (b *common) memberByID(id uint64) *Member {
+	for _, m := range b.members() {
 		if m.id == id {
 			return m
 		}
@@ -215,9 +215,9 @@ func (c *Cluster) Member(i int) *Member {
 // Endpoints returns the client URLs, one per member.
 func (c *Cluster) Endpoints() []string { return c.core().endpoints() }
 
-func (c *common) endpoints() []string {
-	eps := make([]string, len(c.members()))
-	for i, m := range c.members() {
+func (b *common) endpoints() []string {
+	eps := make([]string, len(b.members()))
+	for i, m := range b.members() {
 		eps[i] = m.ClientURL()
 	}
 	return eps
@@ -238,11 +238,11 @@ func (c *Cluster) Key(name string) Key {
 // Version returns the version of the etcd executable the cluster booted
 // with ("v3.7.3"). With Config.MemberVersions or after Member.RestartOn,
 // members may run others: see Member.Version and ClusterVersion.
-func (c *Cluster) Version() string { return c.core().bin.version.String() }
+func (c *Cluster) Version() string { return c.core().bin.Version.String() }
 
 // Binary returns the path of the etcd executable the members run; "" against
 // an external cluster.
-func (c *Cluster) Binary() string { return c.core().bin.path }
+func (c *Cluster) Binary() string { return c.core().bin.Path }
 
 // ID returns the cluster ID.
 func (c *Cluster) ID() uint64 { return c.core().id }

@@ -94,14 +94,14 @@ type Config struct {
 	// TLS turns on mutual TLS for client and peer traffic: a CA, a member
 	// certificate and a client certificate (ECDSA P-256, for 127.0.0.1 and
 	// localhost) are generated per cluster into its directory. Clients from
-	// Client and Member.Client use them; see Cluster.TLSConfig and
+	// Client and Member.Client use them; see Cluster.ClientConfig and
 	// Cluster.TLSFiles for your own clients. Clients without a certificate
 	// signed by that CA are refused.
 	TLS bool
 	// Auth turns on etcd's authentication: once the cluster is ready, a
 	// root user with a generated password is created and auth enabled.
 	// Clients from Client and Member.Client log in as root; see
-	// Cluster.Credentials for your own clients.
+	// Cluster.ClientConfig for your own clients.
 	Auth bool
 
 	// Snapshot is the path of an etcd snapshot file (from Member.Snapshot

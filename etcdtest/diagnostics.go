@@ -7,34 +7,36 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // diagnostics describes a local cluster for Cluster.Diagnostics.
-func (c *local) diagnostics() string {
+func (l *local) diagnostics() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "etcdtest: cluster %x (etcd %s, %d members, data %s)\n", c.id, c.bin.version, len(c.members()), c.dir)
-	if isDone(c.stopped) {
+	fmt.Fprintf(&b, "etcdtest: cluster %x (etcd %s, %d members, data %s)\n", l.id, l.bin.Version, len(l.members()), l.dir)
+	if isDone(l.stopped) {
 		b.WriteString("  stopped\n")
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		if l, err := c.leader(ctx); err == nil {
+		if l, err := l.leader(ctx); err == nil {
 			fmt.Fprintf(&b, "  raft leader: %s\n", l.name)
 		} else {
 			fmt.Fprintf(&b, "  raft leader: none (%v)\n", err)
 		}
 		cancel()
 	}
-	if f := c.networkFaults(); f != "" {
+	if f := l.networkFaults(); f != "" {
 		fmt.Fprintf(&b, "  network faults: %s\n", f)
 	}
-	for _, m := range c.members() {
+	for _, m := range l.members() {
 		learner := ""
 		if m.learner.Load() {
 			learner = " learner"
 		}
 		fmt.Fprintf(&b, "  %s: %s%s, client %s, peer %s\n", m.name, m.State(), learner, m.ClientURL(), m.PeerURL())
 	}
-	for _, m := range c.members() {
+	for _, m := range l.members() {
 		fmt.Fprintf(&b, "--- last lines of %s's log ---\n%s", m.name, logDigest(m.Logs()))
 	}
 	return b.String()
@@ -83,6 +85,6 @@ func logDigest(logs string) string {
 	if len(leaders) > 0 {
 		fmt.Fprintf(&b, "  last raft leader changes:\n%s\n", strings.Join(leaders[max(0, len(leaders)-3):], "\n"))
 	}
-	b.WriteString(tail(strings.Join(kept, "\n")+"\n", 2000))
+	b.WriteString(proc.Tail(strings.Join(kept, "\n")+"\n", 2000))
 	return b.String()
 }

@@ -271,7 +271,7 @@ var _ = Describe("Against an external cluster ($ETCDTEST_ENDPOINTS)", func() {
 
 	It("uses TLS and credentials from the environment", func(ctx SpecContext) {
 		c := start(etcdtest.Config{TLS: true, Auth: true})
-		user, pass := c.Credentials()
+		user, pass := c.ClientConfig().Username, c.ClientConfig().Password
 		ca, cert, key := c.TLSFiles()
 		a := startExternalChild("alice", c,
 			etcdtest.EnvCACert+"="+ca, etcdtest.EnvCert+"="+cert, etcdtest.EnvKey+"="+key,

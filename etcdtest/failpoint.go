@@ -147,8 +147,8 @@ func (m *Member) failpointClient(op string) (*failpoint.Client, error) {
 	switch {
 	case !m.c.cfg.Failpoints:
 		return nil, fmt.Errorf("etcdtest: %s: the cluster runs etcd without failpoints: start it with Config{Failpoints: true}", op)
-	case !m.bin.failpoints || m.fp.port == 0:
-		return nil, fmt.Errorf("etcdtest: %s: member %s runs %s, which has no failpoints (Config.MemberVersions or RestartOn gave it a binary of its own)", op, m.name, m.bin.path)
+	case !m.bin.Failpoints || m.fp.port == 0:
+		return nil, fmt.Errorf("etcdtest: %s: member %s runs %s, which has no failpoints (Config.MemberVersions or RestartOn gave it a binary of its own)", op, m.name, m.bin.Path)
 	}
 	if st := m.State(); st != Running {
 		return nil, fmt.Errorf("etcdtest: %s: member %s is %s; gofail's endpoint lives in its process: Restart it first", op, m.name, st)
@@ -164,16 +164,16 @@ func (m *Member) failpointError(ctx context.Context, fp *failpoint.Client, op, n
 	}
 	fps, lerr := fp.List(ctx)
 	if lerr != nil {
-		return fmt.Errorf("etcdtest: %s: etcd %s has no failpoint %q (list them with Member.Failpoints)", op, m.bin.version, name)
+		return fmt.Errorf("etcdtest: %s: etcd %s has no failpoint %q (list them with Member.Failpoints)", op, m.bin.Version, name)
 	}
-	return fmt.Errorf("etcdtest: %s: etcd %s has no failpoint %q: %s (Member.Failpoints lists all %d)", op, m.bin.version, name, failpoint.Hint(fps, name), len(fps))
+	return fmt.Errorf("etcdtest: %s: etcd %s has no failpoint %q: %s (Member.Failpoints lists all %d)", op, m.bin.Version, name, failpoint.Hint(fps, name), len(fps))
 }
 
 // failpointRun prepares the member's next run: the environment that turns
 // gofail's endpoint on, and a fresh account of what is armed (a new
 // process has nothing armed). nil without failpoints.
 func (m *Member) failpointRun() []string {
-	if m.fp.port == 0 || !m.bin.failpoints {
+	if m.fp.port == 0 || !m.bin.Failpoints {
 		return nil
 	}
 	m.fp.armed.Reset()

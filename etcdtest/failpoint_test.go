@@ -26,7 +26,7 @@ func startFailpoints(cfg etcdtest.Config) *etcdtest.Cluster {
 		Skip("the failpoint specs need a failpoint build; $ETCDTEST_BINARY has none: " + err.Error())
 	}
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func(ctx SpecContext) { Expect(c.Stop(ctx)).To(Succeed()) }, NodeTimeout(etcdtest.StopTimeout))
+	DeferCleanup(func(ctx SpecContext) { Expect(c.Stop(ctx)).To(Succeed()) }, NodeTimeout(20*time.Second))
 	return c
 }
 

@@ -11,10 +11,10 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 )
 
-// StopTimeout bounds the cleanup the Ginkgo helpers register. Stop of a
+// stopTimeout bounds the cleanup the Ginkgo helpers register. Stop of a
 // test cluster takes milliseconds; the bound only matters when something is
 // badly wrong, and keeps an interrupted suite from hanging.
-const StopTimeout = 20 * time.Second
+const stopTimeout = 20 * time.Second
 
 // Launch starts a cluster from inside a Ginkgo setup node (BeforeSuite,
 // BeforeAll, BeforeEach, SynchronizedBeforeSuite's all-process function),
@@ -46,7 +46,7 @@ func launchInto(c *Cluster, cfg Config) {
 	ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) error {
 		unregisterLive(c)
 		return c.Stop(ctx)
-	}, ginkgo.NodeTimeout(StopTimeout))
+	}, ginkgo.NodeTimeout(stopTimeout))
 }
 
 // BeforeSuite registers the suite's BeforeSuite, which boots one cluster per
@@ -192,7 +192,7 @@ var _ = ginkgo.ReportAfterEach(func(r ginkgo.SpecReport) {
 
 func stopLive() {
 	clusters := liveClusters()
-	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)

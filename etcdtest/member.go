@@ -169,7 +169,7 @@ func (m *Member) start() error {
 	if m.starts > 1 {
 		fmt.Fprintf(m.log, "--- etcdtest: restarting %s ---\n", m.name)
 	}
-	cmd := exec.Command(m.bin.path, m.l.args(m)...)
+	cmd := exec.Command(m.bin.Path, m.l.args(m)...)
 	// Never the test process's stdout/stderr: Ginkgo's output capture waits
 	// for every holder of those pipes, and member logs belong in reports.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
@@ -178,7 +178,7 @@ func (m *Member) start() error {
 		cmd.Env = append(os.Environ(), env...)
 	}
 	if err := proc.Start(cmd); err != nil {
-		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.path, err)
+		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.Path, err)
 	}
 	// The sweep of a crashed run finds a member's process by this file: a
 	// member it cannot find must not run.
@@ -214,6 +214,11 @@ func (m *Member) signal(sig syscall.Signal, state State) (*process, error) {
 	return p, nil
 }
 
+// signalBound is how long a signal may take to act on a member: SIGKILL
+// until the process is reaped, SIGSTOP until every thread is stopped (a
+// thread in a system call stops when it leaves it; a loaded machine is slow).
+const signalBound = 10 * time.Second
+
 // Kill sends SIGKILL, like a crash, and returns once the process is gone
 // and the cluster has settled: if it was the raft leader, the remaining
 // majority has elected a new one (see Cluster.NoSettle). Its data stays;
@@ -229,8 +234,8 @@ func (m *Member) Kill() error {
 	}
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within 10s of SIGKILL", m.name, p.cmd.Process.Pid)
+	case <-time.After(signalBound):
+		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within %v of SIGKILL", m.name, p.cmd.Process.Pid, signalBound)
 	}
 	return l.settle(context.Background(), "Kill("+m.name+")")
 }
@@ -280,19 +285,23 @@ func (m *Member) Pause() error {
 	// the process is really frozen, so the next line of a test can rely on
 	// it. A thread in a system call stops when it leaves it: on a loaded
 	// machine that can take a while, hence the generous bound.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		stopped, running := proc.Stopped(p.cmd.Process.Pid)
-		if stopped {
-			break
+	ctx, cancel := context.WithTimeout(context.Background(), signalBound)
+	defer cancel()
+	var running string
+	err = poll(ctx, time.Millisecond, func() (bool, error) {
+		var stopped bool
+		if stopped, running = proc.Stopped(p.cmd.Process.Pid); stopped {
+			return true, nil
 		}
 		if isDone(p.done) {
-			return fmt.Errorf("etcdtest: member %s exited while being paused; see its log (Member.Logs)", m.name)
+			return false, fmt.Errorf("etcdtest: member %s exited while being paused; see its log (Member.Logs)", m.name)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("etcdtest: member %s did not stop within 10s of SIGSTOP (%s); the machine may be overloaded", m.name, running)
-		}
-		time.Sleep(time.Millisecond) // polling the kernel's view, bounded by deadline
+		return false, nil
+	}, func() error {
+		return fmt.Errorf("etcdtest: member %s did not stop within %v of SIGSTOP (%s); the machine may be overloaded", m.name, signalBound, running)
+	})
+	if err != nil {
+		return err
 	}
 	return l.settle(context.Background(), "Pause("+m.name+")")
 }
@@ -320,13 +329,31 @@ func (m *Member) Resume() error {
 // form a majority agree on one raft leader. ctx bounds the wait; without a
 // deadline, Config.StartTimeout does.
 func (m *Member) Restart(ctx context.Context) error {
-	l, err := m.local("Restart")
+	l, err := m.restartable("Restart")
 	if err != nil {
 		return err
 	}
-	if m.State() == Removed {
-		return fmt.Errorf("etcdtest: Restart(%s): it was removed from the cluster (RemoveMember), and etcd does not take a removed member back; AddMember adds a new one", m.name)
+	return m.restart(ctx, l, nil, "Restart("+m.name+")")
+}
+
+// restartable returns the member's cluster for op (Restart, RestartOn),
+// or why op cannot bring the member back.
+func (m *Member) restartable(op string) (*local, error) {
+	l, err := m.local(op)
+	if err != nil {
+		return nil, err
 	}
+	if m.State() == Removed {
+		return nil, fmt.Errorf("etcdtest: %s(%s): it was removed from the cluster (RemoveMember), and etcd does not take a removed member back; AddMember adds a new one", op, m.name)
+	}
+	return l, nil
+}
+
+// restart is Restart and RestartOn: it stops the member if it runs,
+// starts it again — on bin, when bin is not nil — with its name, URLs and
+// data, and returns once it serves and the cluster has settled (what
+// names the step in a timeout's error).
+func (m *Member) restart(ctx context.Context, l *local, bin *etcdBinary, what string) error {
 	ctx, cancel := l.startContext(ctx)
 	defer cancel()
 	if m.Running() {
@@ -334,13 +361,18 @@ func (m *Member) Restart(ctx context.Context) error {
 			return err
 		}
 	}
+	if bin != nil {
+		m.mu.Lock()
+		m.bin = *bin
+		m.mu.Unlock()
+	}
 	if err := m.start(); err != nil {
 		return err
 	}
 	if err := l.waitServing(ctx, m); err != nil {
 		return err
 	}
-	return l.settle(ctx, "Restart("+m.name+")")
+	return l.settle(ctx, what)
 }
 
 // local returns the cluster the member's process belongs to, for op.

@@ -3,7 +3,6 @@ package etcdtest
 import (
 	"context"
 	"testing"
-	"time"
 )
 
 // StartT starts a cluster for a plain `go test` test and stops it in
@@ -18,7 +17,7 @@ func StartT(t testing.TB, cfg Config) *Cluster {
 		if t.Failed() {
 			t.Log(c.Diagnostics())
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
 		if err := c.Stop(ctx); err != nil {
 			t.Error(err)

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // pinned holds <ver>.go.mod and .go.sum for etcd builds and
@@ -138,7 +139,7 @@ func runStep(ctx context.Context, dir, what string, step []string) ([]byte, erro
 		return nil, fmt.Errorf("etcdtest: managed build of %s failed at %q: %v\n%s\n"+
 			"Fix: check that the Go toolchain is on PATH and the Go module proxy is reachable, pick another Version, "+
 			"or install etcd and set %s to its path (Debian: apt-get install etcd-server; %s=/usr/bin/etcd)",
-			what, strings.Join(step, " "), err, strings.TrimSpace(tail(out.String(), 2000)), EnvBinary, EnvBinary)
+			what, strings.Join(step, " "), err, strings.TrimSpace(proc.Tail(out.String(), 2000)), EnvBinary, EnvBinary)
 	}
 	return stdout.Bytes(), nil
 }

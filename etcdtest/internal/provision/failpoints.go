@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // GofailVersion is the gofail release the failpoint build compiles in
@@ -70,7 +72,7 @@ func buildFailpoints(ctx context.Context, ver, bin string) error {
 	}
 	var mod struct{ Dir, Sum string }
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return fmt.Errorf("etcdtest: build %s: go mod download printed no module directory (%v): %s", what, err, tail(string(out), 400))
+		return fmt.Errorf("etcdtest: build %s: go mod download printed no module directory (%v): %s", what, err, proc.Tail(string(out), 400))
 	}
 	if want := pinnedServerSum(ver); want != "" && mod.Sum != want {
 		return fmt.Errorf("etcdtest: build %s: the module cache's go.etcd.io/etcd/server/v3@%s has checksum %s, but the pinned go.sum says %s: "+

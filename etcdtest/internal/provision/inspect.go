@@ -1,6 +1,8 @@
 package provision
 
 import (
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
+
 	"bytes"
 	"context"
 	"errors"
@@ -79,7 +81,7 @@ func reportedVersion(ctx context.Context, path, source, fix string) (Version, er
 	runErr := cmd.Run()
 	m := etcdVersionRE.FindSubmatch(out.Bytes())
 	if m == nil {
-		detail := strings.TrimSpace(tail(out.String(), 400))
+		detail := strings.TrimSpace(proc.Tail(out.String(), 400))
 		if runErr != nil {
 			detail = fmt.Sprintf("%v; output: %q", runErr, detail)
 		} else {
@@ -95,16 +97,4 @@ func reportedVersion(ctx context.Context, path, source, fix string) (Version, er
 		return Version{}, fmt.Errorf("etcdtest: %q (from %s) is etcd %s; supported are 3.4, 3.5, 3.6 and 3.7: %s", path, source, v, fix)
 	}
 	return v, nil
-}
-
-// tail returns at most the last n bytes of s, starting at a line boundary where it can.
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
-		s = s[i+1:]
-	}
-	return s
 }
