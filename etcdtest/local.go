@@ -187,7 +187,7 @@ func (l *local) addMember(i int, bin etcdBinary) error {
 	}
 	m.bin = bin
 	if l.cfg.Failpoints {
-		m.fp.port = l.ports.Ports[2*l.cfg.Size+i] // after every member's client and peer ports
+		m.fp.Port = l.ports.Ports[2*l.cfg.Size+i] // after every member's client and peer ports
 	}
 	l.addToList(m)
 	return nil
@@ -205,6 +205,7 @@ func (l *local) newMember(i, clientPort, peerPort int) (*Member, error) {
 		log:        proc.NewLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
 		bin:        l.bin,
 	}
+	m.fp.Name, m.fp.Log = name, m.log
 	var err error
 	if m.proxy, err = proxy.New("127.0.0.1:"+strconv.Itoa(m.peerPort), l.peerPolicy(m)); err != nil {
 		return nil, fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)

@@ -92,7 +92,7 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 	}
 	m.learner.Store(o.learner)
 	if l.cfg.Failpoints {
-		m.fp.port = ports.Ports[2]
+		m.fp.Port = ports.Ports[2]
 	}
 	announced := false
 	defer func() {
