@@ -16,7 +16,14 @@ import (
 	"github.com/etcd-test-cluster/etcd-test-cluster/matchers"
 )
 
-var _ = Describe("locker under failpoint crashes", func() {
+var _ = Describe("locker under failpoint crashes", Ordered, func() {
+	BeforeAll(func(ctx SpecContext) { // the first failpoint build takes a minute or two: not the spec's time
+		if os.Getenv(etcdtest.EnvBinary) == "" && !cluster.External() {
+			_, err := etcdtest.Provision(ctx, etcdtest.Config{Failpoints: true, Version: cluster.Version()})
+			Expect(err).NotTo(HaveOccurred())
+		}
+	}, NodeTimeout(10*time.Minute))
+
 	It("keeps at most one node elected while members crash at etcd's own failpoints, and recovers after each", func(ctx SpecContext) {
 		etcdtest.SkipIfExternal(cluster)
 		cfg := etcdtest.Config{Failpoints: true}

@@ -39,7 +39,19 @@ func keyValue(ctx context.Context, k etcdtest.Key) string {
 	return v
 }
 
-var _ = Describe("Failpoints", func() {
+// provisionFailpoints builds the failpoint build of the suite's release if
+// it is not cached, outside any spec's timeout: the first build takes a
+// minute or two.
+func provisionFailpoints(ctx context.Context) {
+	if os.Getenv(etcdtest.EnvBinary) == "" && !cluster.External() {
+		_, err := etcdtest.Provision(ctx, etcdtest.Config{Failpoints: true, Version: cluster.Version()})
+		Expect(err).NotTo(HaveOccurred())
+	}
+}
+
+var _ = Describe("Failpoints", Ordered, func() {
+	BeforeAll(func(ctx SpecContext) { provisionFailpoints(ctx) }, NodeTimeout(10*time.Minute))
+
 	It("lists every member's failpoints, arms one with gofail's syntax and clears it", func(ctx SpecContext) {
 		c := startFailpoints(etcdtest.Config{})
 		Expect(c.HasFailpoints()).To(BeTrue())
