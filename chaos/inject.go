@@ -60,6 +60,8 @@ func (p *planner) inject(ctx context.Context, s *Step) (healFunc, error) {
 	}
 	rest := p.others(targets)
 	switch s.Fault {
+	case Failpoint:
+		return p.injectFailpoint(ctx, s, targets, failpointOf(d))
 	case Kill:
 		return p.each(targets, (*etcdtest.Member).Kill, restart)
 	case Pause:

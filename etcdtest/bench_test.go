@@ -60,7 +60,7 @@ func benchStartStop(b *testing.B, cfg Config) {
 }
 
 func BenchmarkNaiveStart(b *testing.B) {
-	bin, err := provision.Resolve(context.Background(), "", "")
+	bin, err := provision.Resolve(context.Background(), "", "", false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,9 +20,13 @@ import (
 // first build takes about 2 minutes on 2 cores and prints one line to stderr
 // saying so; concurrent processes wait on a file lock and build once.
 //
+// With cfg.Failpoints the managed build is the failpoint build (see
+// Config.Failpoints), cached apart in etcd-failpoints-<version>-gofail-<gofail
+// version>-<os>-<arch>, and a given executable must have failpoints.
+//
 // Whatever the source, the executable is checked to be etcd 3.4 or later.
 func Provision(ctx context.Context, cfg Config) (string, error) {
-	b, err := provision.Resolve(ctx, cfg.Binary, cfg.Version)
+	b, err := provision.Resolve(ctx, cfg.Binary, cfg.Version, cfg.Failpoints)
 	if err != nil {
 		return "", err
 	}

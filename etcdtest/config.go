@@ -41,6 +41,16 @@ type Config struct {
 	// "" means $ETCDTEST_VERSION, else DefaultVersion. Ignored when a binary is given.
 	Version string
 
+	// Failpoints runs the members on etcd built with gofail's failpoints
+	// compiled in, each serving gofail's HTTP endpoint on a loopback port of
+	// its own: Member.Failpoints lists them, Member.Failpoint arms one,
+	// Member.ClearFailpoint disarms it, chaos.Failpoint draws them. The
+	// managed failpoint build of Version is built once per machine (about a
+	// minute, printing one line) and cached apart from the plain build; a
+	// Binary or $ETCDTEST_BINARY must have failpoints compiled in. See
+	// docs/failpoints.md.
+	Failpoints bool
+
 	// HeartbeatInterval is raft's heartbeat; 0 means 10ms.
 	HeartbeatInterval time.Duration
 	// ElectionTimeout is raft's election timeout; 0 means 10 heartbeats (100ms by default).

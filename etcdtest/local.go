@@ -79,7 +79,7 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin, err := provision.Resolve(ctx, cfg.Binary, cfg.Version)
+	bin, err := provision.Resolve(ctx, cfg.Binary, cfg.Version, cfg.Failpoints)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 	if l.sec, err = newClusterSecurity(l.dir, cfg); err != nil {
 		return nil, err
 	}
-	if l.ports, err = host.ReservePorts(2 * cfg.Size); err != nil {
+	if l.ports, err = host.ReservePorts(portsPerMember(cfg) * cfg.Size); err != nil {
 		return nil, err
 	}
 	if testHookPortsReserved != nil {
@@ -189,6 +189,9 @@ func (l *local) addMember(i int, bin etcdBinary) error {
 		return err
 	}
 	m.bin = bin
+	if l.cfg.Failpoints {
+		m.fp.Port = l.ports.Ports[2*l.cfg.Size+i] // after every member's client and peer ports
+	}
 	l.addToList(m)
 	return nil
 }
@@ -205,6 +208,7 @@ func (l *local) newMember(i, clientPort, peerPort int) (*Member, error) {
 		log:        proc.NewLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
 		bin:        l.bin,
 	}
+	m.fp.Name, m.fp.Log = name, m.log
 	var err error
 	if m.proxy, err = proxy.New("127.0.0.1:"+strconv.Itoa(m.peerPort), l.peerPolicy(m)); err != nil {
 		return nil, fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)

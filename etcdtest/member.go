@@ -15,6 +15,7 @@ import (
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/failpoint"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -36,9 +37,10 @@ type Member struct {
 	clientURL  string
 	dataDir    string
 	log        *proc.LogBuffer
-	joinedWith string      // --initial-cluster of a member added to a running cluster; "" for one of the boot
-	bin        etcdBinary  // what its process runs; RestartOn changes it (under mu)
-	learner    atomic.Bool // a raft learner: added AsLearner and not promoted yet
+	joinedWith string           // --initial-cluster of a member added to a running cluster; "" for one of the boot
+	bin        etcdBinary       // what its process runs; RestartOn changes it (under mu)
+	learner    atomic.Bool      // a raft learner: added AsLearner and not promoted yet
+	fp         failpoint.Member // Port 0 without Config.Failpoints
 
 	client *clientv3.Client
 
@@ -189,6 +191,10 @@ func (m *Member) start() error {
 	// for every holder of those pipes, and member logs belong in reports.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
 	cmd.Dir = m.l.dir
+	if m.fp.Port != 0 && m.bin.Failpoints {
+		m.fp.Version = m.bin.Version.String()
+		cmd.Env = append(os.Environ(), m.fp.Env()...)
+	}
 	if err := proc.Start(cmd); err != nil {
 		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.Path, err)
 	}
@@ -205,6 +211,12 @@ func (m *Member) start() error {
 	m.made.Note(false)
 	go func() {
 		p.err = cmd.Wait()
+		m.mu.Lock()
+		unasked := m.proc == p && m.state == Running
+		m.mu.Unlock()
+		if unasked && m.fp.Port != 0 {
+			m.fp.NoteExit(p.err) // the log tail names the failpoints armed
+		}
 		m.proxy.DropAll() // peers see a dead member at once, as with a real crash
 		close(p.done)
 	}()

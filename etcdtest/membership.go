@@ -81,7 +81,7 @@ func (c *Cluster) AddMember(ctx context.Context, opts ...MemberOption) (*Member,
 }
 
 func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, err error) {
-	ports, err := host.ReservePorts(2)
+	ports, err := host.ReservePorts(portsPerMember(l.cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +91,9 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 		return nil, err
 	}
 	m.learner.Store(o.learner)
+	if l.cfg.Failpoints {
+		m.fp.Port = ports.Ports[2]
+	}
 	announced := false
 	defer func() {
 		if err != nil {
