@@ -9,12 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/keyspace"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/namespace"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 )
@@ -45,23 +44,17 @@ const (
 // external cluster when $ETCDTEST_PREFIX is unset.
 const DefaultPrefix = "etcdtest/"
 
-// liveTTL is the lease TTL, in seconds, of the key that marks a process's
-// prefix as in use; a prefix whose owner died is swept by the next Start
-// once it expired.
-const liveTTL = 60
-
 // external is a Cluster that uses an existing etcd cluster named by
 // $ETCDTEST_ENDPOINTS. Each works under its own key prefix through
 // namespaced clients, so suites running at once never see each other's
 // keys and never touch the cluster's root.
 type external struct {
 	common
-	base   string // $ETCDTEST_PREFIX
-	run    string // this Cluster's name under base
-	keys   string // base + run + "/": where its keys live
-	raw    []*clientv3.Client
-	lease  clientv3.LeaseID
-	cancel context.CancelFunc // ends the lease's keep-alive
+	base  string // $ETCDTEST_PREFIX
+	run   string // this Cluster's name under base
+	keys  string // base + run + "/": where its keys live
+	raw   []*clientv3.Client
+	claim *keyspace.Claim // the prefix, held under a kept-alive lease
 }
 
 func (e *external) local(op string) (*local, error) {
@@ -107,7 +100,7 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	}
 	host, _ := os.Hostname()
 	run := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
-	c := &external{common: common{cfg: cfg, stopped: make(chan struct{})}, base: base, run: run, keys: base + run + "/"}
+	c := &external{common: common{cfg: cfg, stopped: make(chan struct{})}, keys: base + run + "/"}
 	defer func() {
 		if err != nil {
 			c.closeAll()
@@ -133,11 +126,11 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	if st, err := raw.Status(ctx, eps[0]); err == nil {
 		c.bin.Version, _ = provision.ParseVersion(st.Version)
 	}
-	if err := c.claim(ctx, raw); err != nil {
+	if c.claim, err = keyspace.Take(ctx, raw, base, run); err != nil {
 		return nil, fmt.Errorf("etcdtest: external cluster %v: claim the key prefix %q: %w; %s (with auth, the user needs read-write permission on %q)",
 			eps, c.keys, err, fix, base)
 	}
-	c.client = c.namespaced(raw)
+	c.client = keyspace.Namespaced(raw, c.keys)
 
 	if err := c.addMembers(list.Members, fix); err != nil {
 		return nil, err
@@ -175,7 +168,7 @@ func (e *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 				errs[i] = fmt.Errorf("etcdtest: external cluster: member %s (%v): %w; %s", name, pm.ClientURLs, err, fix)
 				return
 			}
-			raws[i], m.client = mraw, e.namespaced(mraw)
+			raws[i], m.client = mraw, keyspace.Namespaced(mraw, e.keys)
 		}()
 	}
 	e.list.Store(&members)
@@ -188,92 +181,21 @@ func (e *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 	return errors.Join(errs...)
 }
 
-// claim marks this process's prefix as in use (a key under a kept-alive
-// lease) and sweeps the prefixes of runs that died without Stop: every run
-// records itself under base+".runs/", and one whose ".live/" key is gone
-// (its lease expired) is abandoned.
-func (e *external) claim(ctx context.Context, raw *clientv3.Client) error {
-	lease, err := raw.Grant(ctx, liveTTL)
-	if err != nil {
-		return err
-	}
-	e.lease = lease.ID
-	kctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	ka, err := raw.KeepAlive(kctx, lease.ID)
-	if err != nil {
-		return err
-	}
-	go func() {
-		for range ka { // drain: the client keeps the lease alive while this runs
-		}
-	}()
-	// The live key comes first: a run with a .runs key always has a live
-	// one, unless it died.
-	if _, err := raw.Put(ctx, e.base+".live/"+e.run, "", clientv3.WithLease(lease.ID)); err != nil {
-		return err
-	}
-	if _, err := raw.Put(ctx, e.base+".runs/"+e.run, time.Now().UTC().Format(time.RFC3339)); err != nil {
-		return err
-	}
-	resp, err := raw.Txn(ctx).Then(
-		clientv3.OpGet(e.base+".runs/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
-		clientv3.OpGet(e.base+".live/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
-	).Commit()
-	if err != nil {
-		return nil // sweeping is best effort
-	}
-	live := map[string]bool{}
-	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
-		live[strings.TrimPrefix(string(kv.Key), e.base+".live/")] = true
-	}
-	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
-		run := strings.TrimPrefix(string(kv.Key), e.base+".runs/")
-		if !live[run] && run != "" && !strings.Contains(run, "/") {
-			raw.Txn(ctx).Then(
-				clientv3.OpDelete(e.base+run+"/", clientv3.WithPrefix()),
-				clientv3.OpDelete(e.base+".runs/"+run),
-			).Commit()
-		}
-	}
-	return nil
-}
-
-// namespaced returns a client that sees only keys under the prefix. It
-// shares raw's connection: closing raw closes it.
-func (e *external) namespaced(raw *clientv3.Client) *clientv3.Client {
-	ns := *raw
-	ns.KV = namespace.NewKV(raw.KV, e.keys)
-	ns.Watcher = namespace.NewWatcher(raw.Watcher, e.keys)
-	ns.Lease = namespace.NewLease(raw.Lease, e.keys)
-	return &ns
-}
-
 func (e *external) closeAll() {
-	if e.cancel != nil {
-		e.cancel()
-	}
+	e.claim.Stop()
 	for _, r := range e.raw {
 		r.Close()
 	}
 }
 
-// stop removes this process's keys (its prefix and its records) and
+// teardown removes this process's keys (its prefix and its record) and
 // releases the connections.
 func (e *external) teardown(ctx context.Context) error {
 	defer e.closeAll()
 	if len(e.raw) == 0 {
 		return nil
 	}
-	raw := e.raw[0]
-	_, err := raw.Txn(ctx).Then(
-		clientv3.OpDelete(e.keys, clientv3.WithPrefix()),
-		clientv3.OpDelete(e.base+".runs/"+e.run),
-	).Commit()
-	if e.lease != 0 {
-		raw.Revoke(ctx, e.lease)
-	}
-	if err != nil {
+	if err := e.claim.Release(ctx, e.raw[0]); err != nil {
 		return fmt.Errorf("etcdtest: remove this suite's keys under %q from the external cluster: %w", e.keys, err)
 	}
 	return nil

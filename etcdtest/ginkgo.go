@@ -192,7 +192,7 @@ var _ = ginkgo.ReportAfterEach(func(r ginkgo.SpecReport) {
 	case r.State.Is(types.SpecStateInterrupted | types.SpecStateAborted):
 		stopLive()
 	case r.State.Is(types.SpecStateTimedout) && strings.HasPrefix(r.Failure.Message, "A suite timeout occurred"):
-		spares.close()
+		spares.Drain(true)
 	}
 })
 
@@ -202,7 +202,7 @@ func stopLive() {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); spares.close() }()
+	go func() { defer wg.Done(); spares.Drain(true) }()
 	for _, c := range clusters {
 		c.Stop(ctx)
 	}

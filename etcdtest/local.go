@@ -107,8 +107,9 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 		}
 	}
 	if cfg.Spare && !sparesOff() {
-		if key, ok := spareKey(cfg, bin, bins); ok {
-			return spares.start(ctx, key, fileStamps(cfg, bins), cfg.DataDir, fresh)
+		// No spares without the reaper: they could outlive the process on disk.
+		if key, ok := spareKey(cfg, bin, bins); ok && reaper.Watch(cfg.DataDir) == nil {
+			return spares.Get(ctx, key, fileStamps(cfg, bins), fresh)
 		}
 	}
 	return fresh(ctx)

@@ -31,21 +31,20 @@ package etcdtest
 // raft leader, a linearizable read. A spare that fails any of it is torn
 // down and a fresh cluster booted instead; none is ever handed out stale.
 //
-// Bounds: one spare per config, spares for at most maxSpareConfigs configs
-// (the least recently used goes first), and a spare nobody took for
-// spareIdle is stopped.
+// The pool itself — one spare per config, spares for at most two configs
+// (the least recently used goes first), a spare nobody took for 30 s
+// stopped, hand-over only after the check — is internal/warm's Pool.
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/warm"
 )
 
 // EnvSpares, set to "0", turns warm spares off in this process whatever
@@ -53,31 +52,24 @@ import (
 // them).
 const EnvSpares = "ETCDTEST_SPARES"
 
-const (
-	maxSpareConfigs = 2
-	spareIdle       = 30 * time.Second
-	handOverBound   = 2 * time.Second // the readiness re-check at hand-over
-)
-
-// spare is one cluster booting or ready for a config.
-type spare struct {
-	ready  chan struct{} // closed when the boot has ended
-	l      *local        // valid after ready; nil if the boot failed
-	err    error         // valid after ready
-	stamp  string        // the files it was booted from, see fileStamps
-	cancel context.CancelFunc
-	since  time.Time // when it was asked for: for least-recently-used eviction
-	idle   *time.Timer
+// spares is this process's pool of warm spare clusters.
+var spares = &warm.Pool[*local]{
+	MaxKeys: 2,                // configs with a spare at once
+	Idle:    30 * time.Second, // a spare nobody took is stopped
+	Check:   checkSpare,
+	Discard: func(l *local) {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		l.teardown(ctx)
+	},
 }
 
-type sparePool struct {
-	mu     sync.Mutex
-	slots  map[string]*spare
-	closed bool        // after an interrupt: no new spares
-	reaper host.Reaper // removes the spares' data when the process ends
-}
+// reaper removes the data of this process's spares when the process ends
+// (a spare must not outlive it on disk: none is made unless it watches).
+var reaper host.Reaper
 
-var spares = &sparePool{slots: map[string]*spare{}}
+// handOverBound bounds the readiness re-check at hand-over.
+const handOverBound = 2 * time.Second
 
 // sparesOff reports whether $ETCDTEST_SPARES turns spares off.
 func sparesOff() bool { return os.Getenv(EnvSpares) == "0" }
@@ -122,117 +114,17 @@ func fileStamps(cfg Config, bins []etcdBinary) string {
 	return b.String()
 }
 
-// start returns a cluster of key: the spare if there is a good one (waiting
-// for one still booting, which is ahead of a fresh boot), else a fresh one
-// from boot. Either way a new spare of key starts booting afterwards.
-func (p *sparePool) start(ctx context.Context, key, stamp string, dataDir string, boot func(context.Context) (*local, error)) (*local, error) {
-	p.mu.Lock()
-	s := p.slots[key]
-	delete(p.slots, key)
-	p.mu.Unlock()
-	if s != nil {
-		if l := s.take(ctx, stamp); l != nil {
-			p.refill(key, stamp, dataDir, boot)
-			return l, nil
-		}
-	}
-	l, err := boot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p.refill(key, stamp, dataDir, boot)
-	return l, nil
-}
-
-// take waits for the spare's boot (bounded by ctx), checks it and returns
-// it, or discards it and returns nil.
-func (s *spare) take(ctx context.Context, stamp string) *local {
-	s.idle.Stop()
-	select {
-	case <-s.ready:
-	case <-ctx.Done():
-		go s.discard()
-		return nil
-	}
-	if s.err != nil {
-		return nil // the boot tore itself down
-	}
-	if err := s.check(ctx, stamp); err != nil {
-		go s.discard()
-		return nil
-	}
-	return s.l
-}
-
-// check is the hand-over: the spare must be what it was booted as, still.
-func (s *spare) check(ctx context.Context, stamp string) error {
-	if s.stamp != stamp {
-		return errors.New("the etcd binary or the snapshot changed since the spare booted")
-	}
-	for _, m := range s.l.members() {
+// checkSpare is the hand-over: the spare must still run and pass the
+// readiness check (the pool has checked its files' stamp).
+func checkSpare(ctx context.Context, l *local) error {
+	for _, m := range l.members() {
 		if st := m.State(); st != Running {
 			return fmt.Errorf("member %s is %s", m.name, st)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, handOverBound)
 	defer cancel()
-	return s.l.readyOnce(ctx)
-}
-
-// discard stops the spare's boot, or the spare.
-func (s *spare) discard() {
-	s.idle.Stop()
-	s.cancel()
-	<-s.ready
-	if s.l != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-		defer cancel()
-		s.l.teardown(ctx)
-	}
-}
-
-// refill starts booting a spare of key unless there is one, evicting the
-// least recently asked-for spare of another config if that makes too many.
-func (p *sparePool) refill(key, stamp, dataDir string, boot func(context.Context) (*local, error)) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed || p.slots[key] != nil {
-		return
-	}
-	if err := p.reaper.Watch(dataDir); err != nil {
-		return // no spares without the reaper: they could outlive the process on disk
-	}
-	for len(p.slots) >= maxSpareConfigs {
-		oldest := ""
-		for k, s := range p.slots {
-			if oldest == "" || s.since.Before(p.slots[oldest].since) {
-				oldest = k
-			}
-		}
-		go p.slots[oldest].discard()
-		delete(p.slots, oldest)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &spare{ready: make(chan struct{}), stamp: stamp, cancel: cancel, since: time.Now()}
-	s.idle = time.AfterFunc(spareIdle, func() { p.expire(key, s) })
-	p.slots[key] = s
-	go func() {
-		defer close(s.ready)
-		s.l, s.err = boot(ctx)
-	}()
-}
-
-// expire stops a spare nobody took for spareIdle.
-func (p *sparePool) expire(key string, s *spare) {
-	p.mu.Lock()
-	mine := p.slots[key] == s
-	if mine {
-		delete(p.slots, key)
-	}
-	p.mu.Unlock()
-	if mine {
-		s.discard()
-	}
+	return l.readyOnce(ctx)
 }
 
 // StopSpares stops every warm spare of this process (see Config.Spare) and
@@ -240,28 +132,4 @@ func (p *sparePool) expire(key string, s *spare) {
 // Ginkgo helpers need no call to it; a plain go test with spares may call it
 // at the end of TestMain to leave nothing running for even a moment after
 // the tests.
-func StopSpares() { spares.drain(false) }
-
-// close stops every spare and makes no new ones: the suite is interrupted.
-func (p *sparePool) close() { p.drain(true) }
-
-func (p *sparePool) drain(closing bool) {
-	p.mu.Lock()
-	p.closed = p.closed || closing
-	slots := p.slots
-	p.slots = map[string]*spare{}
-	p.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, s := range slots {
-		wg.Add(1)
-		go func() { defer wg.Done(); s.discard() }()
-	}
-	wg.Wait()
-}
-
-// count returns how many spares there are, booting or ready.
-func (p *sparePool) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.slots)
-}
+func StopSpares() { spares.Drain(false) }
