@@ -16,13 +16,7 @@ func (l *local) diagnostics() string {
 	if isDone(l.stopped) {
 		b.WriteString("  stopped\n")
 	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		if l, err := l.leader(ctx); err == nil {
-			fmt.Fprintf(&b, "  raft leader: %s\n", l.name)
-		} else {
-			fmt.Fprintf(&b, "  raft leader: none (%v)\n", err)
-		}
-		cancel()
+		b.WriteString("  " + l.leaderLine(context.Background(), 500*time.Millisecond))
 	}
 	if f := l.networkFaults(); f != "" {
 		fmt.Fprintf(&b, "  network faults: %s\n", f)

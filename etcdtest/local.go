@@ -10,8 +10,6 @@ package etcdtest
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,6 +31,7 @@ import (
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/raftid"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -158,7 +157,12 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 			return nil, err
 		}
 	}
-	l.id = clusterID(l.members(), l.token)
+	var ids []uint64
+	for _, m := range l.members() {
+		m.id = raftid.Member(m.PeerURL(), l.token)
+		ids = append(ids, m.id)
+	}
+	l.id = raftid.Cluster(ids) // readiness checks the members answer with these
 	// Until auth is on, the clients log in as nobody: readiness is checked
 	// before there is a user to log in as (security.go, enableAuth).
 	if err := l.connect(anonymous); err != nil {
@@ -258,30 +262,6 @@ func (l *local) connect(who login) error {
 		}
 	}
 	return nil
-}
-
-// memberID and clusterID compute the IDs etcd derives for a new cluster
-// from the advertised peer URLs and the cluster token (etcdserver's
-// membership.computeMemberID and RaftCluster.genID), so readiness can tell
-// this cluster's members from any other etcd on the same ports.
-func memberID(peerURL, token string) uint64 {
-	h := sha1.Sum([]byte(peerURL + token))
-	return binary.BigEndian.Uint64(h[:8])
-}
-
-func clusterID(members []*Member, token string) uint64 {
-	ids := make([]uint64, len(members))
-	for i, m := range members {
-		m.id = memberID(m.PeerURL(), token)
-		ids[i] = m.id
-	}
-	slices.Sort(ids)
-	b := make([]byte, 8*len(ids))
-	for i, id := range ids {
-		binary.BigEndian.PutUint64(b[8*i:], id)
-	}
-	h := sha1.Sum(b)
-	return binary.BigEndian.Uint64(h[:8])
 }
 
 // waitReady polls until the cluster is usable, a member exits, or ctx ends.

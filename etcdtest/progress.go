@@ -78,14 +78,7 @@ func (l *local) progress(ctx context.Context) string {
 		b.WriteString("stopped\n")
 		return b.String()
 	}
-	qctx, cancel := context.WithTimeout(ctx, progressBound/2)
-	leader, err := l.leader(qctx)
-	cancel()
-	if err == nil {
-		fmt.Fprintf(&b, "raft leader %s\n", leader.name)
-	} else {
-		fmt.Fprintf(&b, "raft leader: none (%v)\n", strings.TrimPrefix(err.Error(), "etcdtest: "))
-	}
+	b.WriteString(l.leaderLine(ctx, progressBound/2))
 	var states []string
 	for _, m := range l.members() {
 		s := m.name + " " + m.State().String()
@@ -102,6 +95,18 @@ func (l *local) progress(ctx context.Context) string {
 		fmt.Fprintf(&b, "  client links: %s\n", f)
 	}
 	return b.String()
+}
+
+// leaderLine names the raft leader, or why there is none, in a line; the
+// members are asked for at most bound.
+func (l *local) leaderLine(ctx context.Context, bound time.Duration) string {
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	leader, err := l.leader(ctx)
+	if err != nil {
+		return fmt.Sprintf("raft leader: none (%v)\n", strings.TrimPrefix(err.Error(), "etcdtest: "))
+	}
+	return "raft leader: " + leader.name + "\n"
 }
 
 // linkFaults describes the faults in force on the cluster's ClientLinks,

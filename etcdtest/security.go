@@ -11,7 +11,6 @@ package etcdtest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -80,24 +79,16 @@ func externalSecurity(eps []string) (*security, error) {
 	if !https && s.caFile == "" && s.certFile == "" {
 		return s, nil
 	}
-	s.client = &tls.Config{MinVersion: tls.VersionTLS12}
-	if s.caFile != "" {
-		pem, err := os.ReadFile(s.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("etcdtest: read the CA of $%s: %w", EnvCACert, err)
-		}
-		s.client.RootCAs = x509.NewCertPool()
-		if !s.client.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("etcdtest: $%s=%s holds no PEM certificate", EnvCACert, s.caFile)
-		}
+	cfg, which, err := certs.ClientTLS(s.caFile, s.certFile, s.keyFile)
+	switch {
+	case which == "ca" && errors.Is(err, certs.ErrNoPEM):
+		return nil, fmt.Errorf("etcdtest: $%s=%s holds no PEM certificate", EnvCACert, s.caFile)
+	case which == "ca":
+		return nil, fmt.Errorf("etcdtest: read the CA of $%s: %w", EnvCACert, err)
+	case which == "cert":
+		return nil, fmt.Errorf("etcdtest: load the client certificate of $%s and $%s: %w", EnvCert, EnvKey, err)
 	}
-	if s.certFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("etcdtest: load the client certificate of $%s and $%s: %w", EnvCert, EnvKey, err)
-		}
-		s.client.Certificates = []tls.Certificate{cert}
-	}
+	s.client = cfg
 	return s, nil
 }
 

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/quota"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -91,46 +92,24 @@ func (c *Cluster) ExhaustSpace(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	quota := l.cfg.QuotaBytes
+	limit := l.cfg.QuotaBytes
 	switch {
-	case quota == 0:
+	case limit == 0:
 		return errors.New("etcdtest: ExhaustSpace: Config.QuotaBytes is 0, so etcd's default quota of 2 GiB applies, which takes too long to fill in a spec: " +
 			"set Config.QuotaBytes, e.g. 1 << 20 (1 MiB fills in about 0.15 s)")
-	case quota > maxExhaustBytes:
+	case limit > maxExhaustBytes:
 		return fmt.Errorf("etcdtest: ExhaustSpace: Config.QuotaBytes is %d, more than the %d bytes (16 MiB) ExhaustSpace fills quickly: "+
-			"set a smaller Config.QuotaBytes, e.g. 1 << 20", quota, maxExhaustBytes)
+			"set a smaller Config.QuotaBytes, e.g. 1 << 20", limit, maxExhaustBytes)
 	}
 	ctx, cancel := clients.WithDefaultDeadline(ctx, spaceTimeout)
 	defer cancel()
-	cli := l.client
-
-	chunk := min(max(quota/16, 4<<10), 512<<10)
-	value := strings.Repeat("x", int(chunk))
-	limit := 4*quota/chunk + 256 // the backend's size lags writes by its commit interval (100 ms)
-	var written int64
-	for n := int64(0); ; n++ {
-		if n == limit {
-			return fmt.Errorf("etcdtest: ExhaustSpace: %d writes (%d bytes) and etcd still accepts writes under Config.QuotaBytes %d: "+
-				"does a --quota-backend-bytes in Config.ExtraFlags override it?", n, written, quota)
-		}
-		_, err := cli.Put(ctx, spaceKey, value)
-		if err == nil {
-			written += int64(len(value))
-			continue
-		}
-		if errors.Is(err, rpctypes.ErrNoSpace) {
-			break
-		}
-		if errors.Is(err, rpctypes.ErrRequestTooLarge) && len(value) > 1<<10 {
-			// --max-request-bytes in Config.ExtraFlags is below the chunk.
-			value = value[:len(value)/2]
-			continue
-		}
-		return fmt.Errorf("etcdtest: ExhaustSpace: write %d (%d bytes so far): %w", n+1, written, err)
+	written, err := quota.Fill(ctx, l.client, spaceKey, limit)
+	if errors.Is(err, quota.ErrStillAccepts) {
+		return fmt.Errorf("etcdtest: ExhaustSpace: %v (%d bytes) under Config.QuotaBytes %d: "+
+			"does a --quota-backend-bytes in Config.ExtraFlags override it?", err, written, limit)
 	}
-	// Deletes are allowed under the alarm: the keyspace is left as it was.
-	if _, err := cli.Delete(ctx, spaceKey); err != nil {
-		return fmt.Errorf("etcdtest: ExhaustSpace: delete its own key %s after etcd ran out of space: %w", spaceKey, err)
+	if err != nil {
+		return fmt.Errorf("etcdtest: ExhaustSpace: %w (%d bytes so far)", err, written)
 	}
 	// The member whose apply hit the quota raises the alarm after it
 	// answered the write; wait until it stands.
@@ -138,7 +117,7 @@ func (c *Cluster) ExhaustSpace(ctx context.Context) error {
 		return err
 	}
 	for _, m := range voters(l.majority()) {
-		err := probeWrite(ctx, m.client)
+		err := quota.Probe(ctx, m.client, spaceKey)
 		if err == nil {
 			return fmt.Errorf("etcdtest: ExhaustSpace: the NOSPACE alarm is raised but %s still accepts writes", m.name)
 		}
@@ -200,16 +179,16 @@ func (c *Cluster) RecoverSpace(ctx context.Context) error {
 			return err
 		}
 	}
-	if quota := l.cfg.QuotaBytes; quota > 0 {
+	if limit := l.cfg.QuotaBytes; limit > 0 {
 		// What compaction could not free is live data: no write would fit.
 		for _, m := range members {
 			st, err := m.status(ctx)
 			if err != nil {
 				return fmt.Errorf("etcdtest: RecoverSpace: status of %s after defragmenting it: %w", m.name, err)
 			}
-			if st.DbSize >= quota {
+			if st.DbSize >= limit {
 				return fmt.Errorf("etcdtest: RecoverSpace: %s's backend holds %d bytes after compaction and defragmentation, at or over Config.QuotaBytes %d: "+
-					"the live data (keys, leases, users and roles) fills the quota; delete some (Reset deletes every key) or raise Config.QuotaBytes. The NOSPACE alarm stays raised", m.name, st.DbSize, quota)
+					"the live data (keys, leases, users and roles) fills the quota; delete some (Reset deletes every key) or raise Config.QuotaBytes. The NOSPACE alarm stays raised", m.name, st.DbSize, limit)
 			}
 		}
 	}
@@ -217,7 +196,7 @@ func (c *Cluster) RecoverSpace(ctx context.Context) error {
 		return fmt.Errorf("etcdtest: RecoverSpace: disarm the alarms: %w", err)
 	}
 	for _, m := range members {
-		if err := probeWrite(ctx, m.client); err != nil {
+		if err := quota.Probe(ctx, m.client, spaceKey); err != nil {
 			return fmt.Errorf("etcdtest: RecoverSpace: %s still refuses writes after compaction, defragmentation and disarming: %w", m.name, err)
 		}
 	}
@@ -314,19 +293,6 @@ func voters(ms []*Member) []*Member {
 		}
 	}
 	return vs
-}
-
-// probeWrite sends cli a write that changes nothing: a transaction whose
-// condition never holds (no key has create revision -1) with a Put in its
-// branch. etcd charges it against the quota and refuses it under the
-// NOSPACE alarm like any Put, so it answers "would a write be accepted"
-// without touching the keyspace or the revision.
-func probeWrite(ctx context.Context, cli *clientv3.Client) error {
-	_, err := cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(spaceKey), "=", -1)).
-		Then(clientv3.OpPut(spaceKey, "probe")).
-		Commit()
-	return err
 }
 
 // waitAlarms polls the cluster's alarm list (a linearizable read) until a

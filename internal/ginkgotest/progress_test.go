@@ -27,7 +27,7 @@ var _ = Describe("A progress report", func() {
 			out := string(c.output.Contents())
 
 			Expect(out).To(ContainSubstring("Spec Goroutine"), "Ginkgo emitted a progress report")
-			Expect(out).To(MatchRegexp(`etcd cluster: [0-9a-f]+ \(etcd v[0-9.]+\), raft leader node[12]\n`))
+			Expect(out).To(MatchRegexp(`etcd cluster: [0-9a-f]+ \(etcd v[0-9.]+\), raft leader: node[12]\n`))
 			Expect(out).To(ContainSubstring("  members: node1 running, node2 running, node3 paused\n"))
 			Expect(out).To(MatchRegexp(`  network faults: .*\{node3\}`))
 			Expect(out).NotTo(ContainSubstring("--- last lines of"), "compact: no log tails")

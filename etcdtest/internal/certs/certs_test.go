@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -154,5 +155,40 @@ func TestMutualTLSHandshake(t *testing.T) {
 func TestGenerateIntoAMissingDirFails(t *testing.T) {
 	if _, err := Generate(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("Generate into a missing directory succeeded")
+	}
+}
+
+// A client's TLS from files: the generated ones load; a missing CA, a CA
+// file that is not PEM and a certificate without its key name the file
+// that failed.
+func TestClientTLSFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Generate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := ClientTLS(s.CAFile, s.ClientCertFile, s.ClientKeyFile)
+	if err != nil || cfg.RootCAs == nil || len(cfg.Certificates) != 1 {
+		t.Fatalf("the generated files: %v, %+v", err, cfg)
+	}
+	if cfg, _, err := ClientTLS("", "", ""); err != nil || cfg.RootCAs != nil || cfg.Certificates != nil {
+		t.Errorf("no files: %v, %+v; want the system's roots and no certificate", err, cfg)
+	}
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, ca, cert, key, which string
+		noPEM                      bool
+	}{
+		{"a missing CA", filepath.Join(dir, "nope.pem"), "", "", "ca", false},
+		{"a CA that is not PEM", notPEM, "", "", "ca", true},
+		{"a certificate without its key", "", s.ClientCertFile, notPEM, "cert", false},
+	} {
+		_, which, err := ClientTLS(tc.ca, tc.cert, tc.key)
+		if err == nil || which != tc.which || errors.Is(err, ErrNoPEM) != tc.noPEM {
+			t.Errorf("%s: which %q, err %v", tc.name, which, err)
+		}
 	}
 }
