@@ -31,8 +31,9 @@ const WithinPolling = 5 * time.Millisecond
 //
 // Make the assertions on g, the Gomega passed in: an assertion on the
 // global Expect fails the spec at once instead of being tried again (Run
-// still heals before the failure reaches the spec). The error on timeout is
-// Gomega's own message, with the last failed assertion.
+// still heals before the failure reaches the spec). The error is Gomega's
+// own message: "Timed out after 5.001s. The function passed to Eventually
+// failed at <your line> with: <the last failed assertion>".
 func Within(timeout time.Duration, assertion func(g gomega.Gomega)) func(ctx context.Context) error {
 	if assertion == nil {
 		panic("chaos.Within: no assertion: pass a func(g gomega.Gomega) that makes its assertions on g")
@@ -48,9 +49,9 @@ func Within(timeout time.Duration, assertion func(g gomega.Gomega)) func(ctx con
 			return nil
 		}
 		if failure == "" {
-			failure = "the assertions did not pass"
+			failure = fmt.Sprintf("the assertions did not pass within %v", timeout)
 		}
-		return fmt.Errorf("not within %v: %s", timeout, failure)
+		return errors.New(failure)
 	}
 }
 
