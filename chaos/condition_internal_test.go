@@ -144,6 +144,7 @@ func TestSVGDrawsConditionLanes(t *testing.T) {
 		`fill="#fb8c00"><title>registered false +0.100s to +0.150s (50ms; bound 100ms)</title>`,
 		`fill="#d32f2f"><title>registered NOT HELD: false +0.400s to +0.900s (500ms; bound 100ms)</title>`,
 		`>condition false</text>`,
+		`fill="#333">registered: false 2 times, 550ms in all, longest 500ms (bound 100ms), 1 over it</text>`, // its own summary line
 	} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("%q not in the SVG:\n%s", want, svg)

@@ -76,7 +76,7 @@ func newSVGPlot(r Report) *svgPlot {
 		p.span = time.Millisecond
 	}
 	p.lanesH = p.lanes*(svgLane+svgLaneGp) + svgLaneGp
-	p.height = svgTop + p.lanesH + 70
+	p.height = svgTop + p.lanesH + 70 + 16*len(r.Conditions) // a summary line per condition
 	return p
 }
 
@@ -242,7 +242,11 @@ func (p *svgPlot) legend() {
 		p.printf(`<rect x="%d" y="%d" width="14" height="10" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", lx, ly-9, k.fill, lx+18, ly, esc(k.text))
 		lx += 18 + 7*len(k.text) + 16
 	}
-	p.printf(`<text x="%d" y="%d" fill="#333">%s</text>`+"\n", svgLeft, ly+22, esc(p.r.Summary()))
+	// The summary, a line for the election and one per condition, so a
+	// long one stays inside the picture.
+	for i, s := range strings.Split(p.r.Summary(), "; ") {
+		p.printf(`<text x="%d" y="%d" fill="#333">%s</text>`+"\n", svgLeft, ly+22+16*i, esc(s))
+	}
 }
 
 var svgSeq atomic.Int64
