@@ -93,7 +93,7 @@ func (c ConditionReport) Summary() string {
 		return c.Name + ": always held"
 	}
 	s := fmt.Sprintf("%s: false %s, %v in all, longest %v (bound %v)", c.Name, times(len(c.False)),
-		c.TotalFalse().Round(100*time.Microsecond), c.LongestFalse().Round(100*time.Microsecond), c.MaxFalse)
+		short(c.TotalFalse()), short(c.LongestFalse()), c.MaxFalse)
 	if n := len(c.Violations()); n > 0 {
 		s += fmt.Sprintf(", %d over it", n)
 	}
@@ -101,6 +101,15 @@ func (c ConditionReport) Summary() string {
 		s += " (truncated)"
 	}
 	return s
+}
+
+// short rounds d for a message: to the millisecond from a second on
+// ("3.136s"), else to 100 µs ("1.2ms").
+func short(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
 }
 
 func times(n int) string {

@@ -242,3 +242,22 @@ func TestRunCheckHealsBeforeAPanicGoesOn(t *testing.T) {
 		t.Errorf("an error: got %v (healed %v), want it returned and Run to heal as usual", err, healed)
 	}
 }
+
+func TestConditionSummaryRoundsForReading(t *testing.T) {
+	for _, tc := range []struct {
+		false time.Duration
+		want  string
+	}{
+		{3135600 * time.Microsecond, "c: false once, 3.136s in all, longest 3.136s (bound 1s), 1 over it"},
+		{1234567 * time.Nanosecond, "c: false once, 1.2ms in all, longest 1.2ms (bound 1s)"},
+		{time.Second, "c: false once, 1s in all, longest 1s (bound 1s)"}, // exactly the bound: not over it
+	} {
+		c := ConditionReport{Name: "c", MaxFalse: time.Second, False: []Interval{{From: t0, To: t0.Add(tc.false)}}}
+		if got := c.Summary(); got != tc.want {
+			t.Errorf("false for %v: got %q, want %q", tc.false, got, tc.want)
+		}
+	}
+	if got := (ConditionReport{Name: "c"}).Summary(); got != "c: always held" {
+		t.Errorf("never false: got %q", got)
+	}
+}

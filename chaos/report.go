@@ -265,7 +265,7 @@ func (r Report) conditionLines() []line {
 	var ls []line
 	for _, c := range r.Conditions {
 		for _, f := range c.False {
-			d := f.Duration().Round(100 * time.Microsecond)
+			d := short(f.Duration())
 			if f.Duration() > c.MaxFalse {
 				ls = append(ls, line{at: f.From, problem: true,
 					text: fmt.Sprintf("NOT HELD: %s false for %v (over %v), until %s", c.Name, d, c.MaxFalse, r.rel(f.To))})

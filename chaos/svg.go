@@ -178,7 +178,7 @@ func (p *svgPlot) conditionLanes() {
 			if f.Duration() > c.MaxFalse {
 				fill, minW, what = "#d32f2f", 3.0, "NOT HELD: false"
 			}
-			title := fmt.Sprintf("%s %s %s to %s (%v; bound %v)", c.Name, what, r.rel(f.From), r.rel(f.To), f.Duration().Round(100*time.Microsecond), c.MaxFalse)
+			title := fmt.Sprintf("%s %s %s to %s (%v; bound %v)", c.Name, what, r.rel(f.From), r.rel(f.To), short(f.Duration()), c.MaxFalse)
 			p.printf(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s</title></rect>`+"\n",
 				p.x(f.From), y+3, p.wid(f.From, f.To, minW), svgLane-6, fill, esc(title))
 		}

@@ -73,7 +73,7 @@ func (m *beSafeMatcher) FailureMessage(actual any) string {
 	}
 	for _, c := range r.Violated() {
 		n := len(c.Violations())
-		what = append(what, fmt.Sprintf("%q false %d %s for longer than %v (longest %v)", c.Name, n, plural(n, "time", "times"), c.MaxFalse, c.LongestFalse().Round(100*time.Microsecond)))
+		what = append(what, fmt.Sprintf("%q false %d %s for longer than %v (longest %v)", c.Name, n, plural(n, "time", "times"), c.MaxFalse, short(c.LongestFalse())))
 	}
 	return fmt.Sprintf("Expected %s, but found %s.\n%s%s", subject(r), strings.Join(what, ", and "), r, picture(r))
 }
@@ -85,6 +85,15 @@ func (m *beSafeMatcher) NegatedFailureMessage(actual any) string {
 		noun = "recording"
 	}
 	return fmt.Sprintf("Expected an unsafe %s, but it was safe.\n%s", noun, r)
+}
+
+// short rounds d as chaos's own messages do: to the millisecond from a
+// second on, else to 100 µs.
+func short(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
 }
 
 // subject is what the report judges: an election, its conditions, or both.
