@@ -12,6 +12,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,7 +114,7 @@ func RecordWith(opts RecordOptions, electors ...Elector) *Recording {
 		r.tracks = append(r.tracks, newConditionTrack(c))
 	}
 	r.start = time.Now()
-	r.rep = Report{Electors: r.ids[:len(electors)], Start: r.start, Interval: opts.Interval, MaxGap: opts.MaxGap, Lanes: make([][]Interval, len(electors))}
+	r.rep = Report{Electors: slices.Clip(r.ids[:len(electors)]), Start: r.start, Interval: opts.Interval, MaxGap: opts.MaxGap, Lanes: make([][]Interval, len(electors))}
 	for i, e := range electors {
 		if s, ok := e.(Selecting); ok {
 			id := r.ids[i]

@@ -7,8 +7,8 @@ package chaos
 // leader now); the step records the members it hit. One fault at a time: it
 // is injected, held, then healed, and the next one starts only after the
 // heal returned (every etcdtest repair settles before it returns). However
-// Run ends — its time is up, ctx is cancelled, a fault fails, Check fails —
-// it heals everything it may have broken before returning.
+// Run ends — its time is up, ctx is cancelled, a fault fails, Check fails
+// or panics — it heals everything it may have broken before returning.
 
 import (
 	"context"
