@@ -17,12 +17,14 @@ import (
 	"github.com/onsi/gomega"
 )
 
-// WithinPolling is how often Within tries its assertions again.
-const WithinPolling = 5 * time.Millisecond
+// withinPolling is how often Within tries its assertions again: often
+// enough that a check after a heal costs no more than the recovery it waits
+// for.
+const withinPolling = 5 * time.Millisecond
 
 // Within is a Check (Options.Check) that passes once every assertion in
-// assertion passes, tried every WithinPolling for at most timeout (and no
-// longer than Run's ctx):
+// assertion passes, tried every 5 ms for at most timeout (and no longer than
+// Run's ctx):
 //
 //	Check: chaos.Within(5*time.Second, func(g gomega.Gomega) {
 //		g.Expect(nodes).To(matchers.HaveExactlyOneElected())
@@ -44,7 +46,7 @@ func Within(timeout time.Duration, assertion func(g gomega.Gomega)) func(ctx con
 	return func(ctx context.Context) error {
 		var failure string
 		g := gomega.NewGomega(func(message string, _ ...int) { failure = message })
-		ok := g.Eventually(ctx, assertion).WithTimeout(timeout).WithPolling(WithinPolling).Should(gomega.Succeed())
+		ok := g.Eventually(ctx, assertion).WithTimeout(timeout).WithPolling(withinPolling).Should(gomega.Succeed())
 		if ok {
 			return nil
 		}
