@@ -138,6 +138,7 @@ var _ = Describe("a condition under chaos", func() {
 		time.Sleep(300 * time.Millisecond) // false for longer than the bound: the subject of the spec
 		rep := rec.Stop()
 		Expect(rep).NotTo(matchers.BeSafe())
+		GinkgoT().Setenv(chaos.EnvArtifacts, GinkgoT().TempDir()) // the failure message below writes a picture
 		Expect(rep.Conditions[0].False).To(HaveLen(1))
 		Expect(rep.Conditions[0].False[0].To).To(Equal(rep.End), "still false when the recording stopped")
 		Expect(matchers.BeSafe().FailureMessage(rep)).To(HavePrefix(`Expected every condition to hold, but found "registered" false 1 time for longer than 200ms`))
