@@ -3,6 +3,7 @@
 package chaos_test
 
 import (
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,11 +18,27 @@ import (
 //
 //	go test ./chaos -run '^$' -bench Record -benchtime 1x
 func BenchmarkRecord(b *testing.B) {
+	benchmarkRecord(b, chaos.RecordOptions{})
+}
+
+// BenchmarkRecordConditions is BenchmarkRecord with two conditions sampled
+// next to the 3 electors:
+//
+//	go test ./chaos -run '^$' -bench RecordConditions -benchtime 1x
+func BenchmarkRecordConditions(b *testing.B) {
+	var holds atomic.Bool
+	holds.Store(true)
+	benchmarkRecord(b, chaos.RecordOptions{Conditions: []chaos.Condition{
+		{Name: "registered", Holds: holds.Load}, {Name: "cache agrees", Holds: holds.Load},
+	}})
+}
+
+func benchmarkRecord(b *testing.B, opts chaos.RecordOptions) {
 	es := []chaos.Elector{&fake{id: "a"}, &fake{id: "b"}, &fake{id: "c"}}
 	es[0].(*fake).elected.Store(true)
 	for b.Loop() {
 		cpu0 := cpuTime(b)
-		rec := chaos.Record(es...)
+		rec := chaos.RecordWith(opts, es...)
 		start := time.Now()
 		time.Sleep(2 * time.Second) // the span being measured
 		rep := rec.Stop()

@@ -18,27 +18,6 @@ import (
 	"github.com/etcd-test-cluster/etcd-test-cluster/matchers"
 )
 
-// exactlyOne waits until exactly one of nodes is elected: Run's Check, the
-// liveness half of the suite.
-func exactlyOne(nodes []*locker.Node) func(context.Context) error {
-	return func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if ids := chaos.Elected(nodes...); len(ids) == 1 {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("not exactly one node elected 5 s after the heal: %v elected", chaos.Elected(nodes...))
-			case <-t.C:
-			}
-		}
-	}
-}
-
 // handOvers makes the elected node write a new value (a new election) or
 // reset and rejoin, at seeded random times until ctx ends: the graceful
 // hand-overs that interleave with Run's faults.
@@ -131,7 +110,9 @@ var _ = Describe("locker under chaos", func() {
 		go func() { handOverErr <- handOvers(hctx, seed, nodes) }()
 		tl, err := chaos.Run(ctx, cluster, chaos.Options{
 			Seed: seed, Duration: duration, Faults: faults, Links: links, Recording: rec,
-			Check: exactlyOne(nodes), Log: GinkgoWriter,
+			Log: GinkgoWriter,
+			// Liveness: exactly one node is elected again within 5 s of every heal.
+			Check: chaos.Within(5*time.Second, func(g Gomega) { g.Expect(nodes).To(matchers.HaveExactlyOneElected()) }),
 		})
 		stopHandOvers()
 		AddReportEntry("fault steps", tl.String())

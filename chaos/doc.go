@@ -43,6 +43,25 @@
 //
 // examples/concurrency holds the whole suite.
 //
+// # Any invariant
+//
+// Not every property is an election. A Condition — "the service is
+// registered", "the cache agrees with etcd" — is any func() bool, sampled
+// on the electors' tick (or alone), with the longest it may be false:
+//
+//	rec := chaos.RecordWith(chaos.RecordOptions{Conditions: []chaos.Condition{
+//		{Name: "registered", Holds: registered.Load, MaxFalse: 2 * time.Second},
+//	}}, nodes...)
+//
+// The report lists when each condition did not hold and for how long, in
+// the same timeline and picture as the elections, and BeSafe fails one that
+// was false past its bound. Liveness after each heal is Options.Check;
+// Within makes one of Gomega assertions, retried until they pass:
+//
+//	Check: chaos.Within(5*time.Second, func(g gomega.Gomega) {
+//		g.Expect(registered.Load()).To(gomega.BeTrue())
+//	}),
+//
 // # Running faults
 //
 // Run injects one fault at a time for Options.Duration — kills, pauses,

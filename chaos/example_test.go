@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/etcd-test-cluster/etcd-test-cluster/chaos"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
 )
@@ -35,6 +37,41 @@ func ExampleRecord() {
 	// Output:
 	// safe: false
 	// overlap of: [a b]
+}
+
+// A condition is recorded next to electors (or alone): the report says
+// when it did not hold and for how long, and fails it past its MaxFalse.
+func ExampleCondition() {
+	var registered atomic.Bool // kept up to date by the code under test
+	registered.Store(true)
+	rec := chaos.RecordWith(chaos.RecordOptions{Conditions: []chaos.Condition{
+		{Name: "registered", Holds: registered.Load, MaxFalse: time.Hour},
+	}})
+	waitSamples(rec, 3)
+	registered.Store(false) // the service drops out of the registry...
+	waitSamples(rec, 3)
+	registered.Store(true) // ...and comes back, well within its hour
+	waitSamples(rec, 3)
+
+	rep := rec.Stop()
+	c := rep.Conditions[0]
+	fmt.Println("safe:", rep.Safe())
+	fmt.Println("false spans:", len(c.False), "over the bound:", len(c.Violations()))
+	// Output:
+	// safe: true
+	// false spans: 1 over the bound: 0
+}
+
+// Within is a Check of Gomega assertions, tried until they pass; Run calls
+// it after every heal. Called here by hand.
+func ExampleWithin() {
+	var tries atomic.Int32
+	check := chaos.Within(time.Second, func(g gomega.Gomega) {
+		g.Expect(tries.Add(1)).To(gomega.BeNumerically(">=", 3), "up on the third try")
+	})
+	fmt.Println("passed:", check(context.Background()) == nil, "after", tries.Load(), "tries")
+	// Output:
+	// passed: true after 3 tries
 }
 
 // waitSamples returns once rec has read every elector n more times.

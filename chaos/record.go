@@ -12,6 +12,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,12 +34,18 @@ type RecordOptions struct {
 	// is safe; longer ones are listed in Report.LongGaps and fail
 	// matchers.BeSafe. 0 means gaps are reported, never failed.
 	MaxGap time.Duration
+	// Conditions are invariants other than elections, sampled with the
+	// electors on the same tick: the report says when each did not hold
+	// (Report.Conditions), and matchers.BeSafe fails one that was false
+	// longer than its MaxFalse. With conditions, the electors may be none.
+	Conditions []Condition
 }
 
 // Recording watches a group of electors from Record until Stop.
 type Recording struct {
 	electors []Elector
 	ids      []string
+	conds    []Condition
 	opts     RecordOptions
 	start    time.Time
 
@@ -49,8 +56,9 @@ type Recording struct {
 	rounds   atomic.Int64
 
 	mu     sync.Mutex
-	state  []belief // per elector, owned by the sampler; read under mu
-	rep    Report   // what is known so far; finished by Stop
+	state  []belief         // per elector, owned by the sampler; read under mu
+	tracks []conditionTrack // per condition, under mu
+	rep    Report           // what is known so far; finished by Stop
 	gapAt  time.Time
 	anyone bool // someone was elected at the last round
 	ovAt   int  // index+1 of the open overlap in rep.Overlaps, 0 if none
@@ -79,33 +87,34 @@ func Record(electors ...Elector) *Recording {
 	return RecordWith(RecordOptions{}, electors...)
 }
 
-// RecordWith is Record with options: another sampling interval, or a bound
-// on leaderless gaps.
+// RecordWith is Record with options: another sampling interval, a bound
+// on leaderless gaps, or conditions to record next to the electors (then
+// the electors may be none):
+//
+//	rec := chaos.RecordWith(chaos.RecordOptions{Conditions: []chaos.Condition{
+//		{Name: "registered", Holds: registered.Load, MaxFalse: 2 * time.Second},
+//	}})
 func RecordWith(opts RecordOptions, electors ...Elector) *Recording {
-	if len(electors) == 0 {
-		panic("chaos.Record: no electors: pass the electors whose beliefs to record")
+	if len(electors) == 0 && len(opts.Conditions) == 0 {
+		panic("chaos.Record: no electors: pass the electors whose beliefs to record (or RecordOptions.Conditions)")
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultInterval
 	}
 	r := &Recording{
 		electors: electors,
+		conds:    opts.Conditions,
 		opts:     opts,
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		state:    make([]belief, len(electors)),
 	}
-	seen := map[string]bool{}
-	for _, e := range electors {
-		id := e.ID()
-		if seen[id] {
-			panic(fmt.Sprintf("chaos.Record: two electors with ID %q: give each a unique ID, or the report cannot tell them apart", id))
-		}
-		seen[id] = true
-		r.ids = append(r.ids, id)
+	r.ids = recordedNames(electors, opts.Conditions)
+	for _, c := range opts.Conditions {
+		r.tracks = append(r.tracks, newConditionTrack(c))
 	}
 	r.start = time.Now()
-	r.rep = Report{Electors: r.ids, Start: r.start, Interval: opts.Interval, MaxGap: opts.MaxGap, Lanes: make([][]Interval, len(electors))}
+	r.rep = Report{Electors: slices.Clip(r.ids[:len(electors)]), Start: r.start, Interval: opts.Interval, MaxGap: opts.MaxGap, Lanes: make([][]Interval, len(electors))}
 	for i, e := range electors {
 		if s, ok := e.(Selecting); ok {
 			id := r.ids[i]
@@ -115,6 +124,37 @@ func RecordWith(opts RecordOptions, electors ...Elector) *Recording {
 	r.sample(time.Now()) // the state at the start, before the first tick
 	go r.loop()
 	return r
+}
+
+// recordedNames returns the electors' IDs, then the conditions' names, and
+// panics on a duplicate, an empty name or a condition without Holds: each is
+// a mistake in the test.
+func recordedNames(electors []Elector, conds []Condition) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, e := range electors {
+		id := e.ID()
+		if seen[id] {
+			panic(fmt.Sprintf("chaos.Record: two electors with ID %q: give each a unique ID, or the report cannot tell them apart", id))
+		}
+		seen[id] = true
+		names = append(names, id)
+	}
+	for i, c := range conds {
+		switch {
+		case c.Name == "":
+			panic(fmt.Sprintf("chaos.Record: condition %d has no Name: name it, for its lane in the report", i))
+		case c.Holds == nil:
+			panic(fmt.Sprintf("chaos.Record: condition %q has no Holds: give it the func that says whether it holds now", c.Name))
+		case c.MaxFalse < 0:
+			panic(fmt.Sprintf("chaos.Record: condition %q has a negative MaxFalse (%v): use 0 for never false, or the longest it may be false", c.Name, c.MaxFalse))
+		case seen[c.Name]:
+			panic(fmt.Sprintf("chaos.Record: the name %q is taken twice among electors and conditions: give each a unique one, or the report cannot tell them apart", c.Name))
+		}
+		seen[c.Name] = true
+		names = append(names, c.Name)
+	}
+	return names
 }
 
 func (r *Recording) loop() {
@@ -140,8 +180,16 @@ func (r *Recording) sample(now time.Time) {
 		elected, token := read(e)
 		beliefs = append(beliefs, belief{elected: elected, token: token})
 	}
+	var held [8]bool
+	holds := held[:0]
+	for _, c := range r.conds {
+		holds = append(holds, c.Holds())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for i, h := range holds {
+		r.tracks[i].see(h, now)
+	}
 	var believers []string
 	for i, b := range beliefs {
 		prev := r.state[i]
@@ -316,6 +364,9 @@ func (r *Recording) Stop() Report {
 		}
 		if !r.anyone && !r.gapAt.IsZero() {
 			r.rep.Gaps = append(r.rep.Gaps, Interval{From: r.gapAt, To: end})
+		}
+		for i := range r.tracks {
+			r.rep.Conditions = append(r.rep.Conditions, r.tracks[i].end(end))
 		}
 		r.rep.End = end
 		r.rep.Samples = r.rounds.Load()

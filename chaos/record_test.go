@@ -161,6 +161,61 @@ var _ = Describe("Record", func() {
 		Expect(rep.Events[1].Selected).To(BeFalse())
 	})
 
+	It("records a condition next to the electors: when it did not hold, and for how long", func() {
+		a := &fake{id: "a"}
+		var registered atomic.Bool
+		registered.Store(true)
+		rec := chaos.RecordWith(chaos.RecordOptions{Conditions: []chaos.Condition{
+			{Name: "registered", Holds: registered.Load, MaxFalse: time.Hour},
+		}}, a)
+		a.elected.Store(true)
+		sampled(rec)
+		registered.Store(false)
+		sampled(rec)
+		registered.Store(true)
+		sampled(rec)
+		rep := rec.Stop()
+		Expect(rep.Electors).To(Equal([]string{"a"}), "a condition is no elector")
+		Expect(rep.Conditions).To(HaveLen(1))
+		c := rep.Conditions[0]
+		Expect(c.Name).To(Equal("registered"))
+		Expect(c.False).To(HaveLen(1))
+		Expect(c.False[0].From).To(BeTemporally(">", rep.Start))
+		Expect(c.False[0].To).To(BeTemporally(">", c.False[0].From))
+		Expect(c.False[0].To).To(BeTemporally("<", rep.End))
+		Expect(rep.Safe()).To(BeTrue(), "within its bound of an hour")
+		Expect(rep.String()).To(MatchRegexp(`\+\d+\.\d{3}s  registered holds again, after \S+`))
+	})
+
+	It("fails a condition false for longer than its bound, also with no electors", func() {
+		var fresh atomic.Bool
+		rec := chaos.RecordWith(chaos.RecordOptions{Interval: 200 * time.Microsecond, Conditions: []chaos.Condition{
+			{Name: "cache agrees", Holds: fresh.Load, MaxFalse: time.Millisecond},
+		}})
+		sampled(rec)                     // seen false from the start
+		time.Sleep(3 * time.Millisecond) // a condition false this long is the subject of the spec
+		fresh.Store(true)
+		sampled(rec)
+		rep := rec.Stop()
+		Expect(rep.Electors).To(BeEmpty())
+		Expect(rep.Conditions[0].Violations()).To(HaveLen(1))
+		Expect(rep.Conditions[0].False).To(HaveLen(1), "one span, open from the first sample")
+		Expect(rep.Safe()).To(BeFalse())
+		Expect(rep.String()).To(MatchRegexp(`NOT HELD: cache agrees false for \S+ \(over 1ms\)`))
+		Expect(rep.Summary()).To(HavePrefix("1 condition, "))
+	})
+
+	It("refuses a condition without a name or Holds, or with a name taken, saying what to do", func() {
+		ok := func() bool { return true }
+		with := func(cs ...chaos.Condition) func() {
+			return func() { chaos.RecordWith(chaos.RecordOptions{Conditions: cs}, &fake{id: "x"}) }
+		}
+		Expect(with(chaos.Condition{Holds: ok})).To(PanicWith(ContainSubstring("condition 0 has no Name")))
+		Expect(with(chaos.Condition{Name: "c"})).To(PanicWith(ContainSubstring(`condition "c" has no Holds`)))
+		Expect(with(chaos.Condition{Name: "x", Holds: ok})).To(PanicWith(ContainSubstring(`the name "x" is taken twice among electors and conditions`)))
+		Expect(with(chaos.Condition{Name: "c", Holds: ok, MaxFalse: -1})).To(PanicWith(ContainSubstring("negative MaxFalse")))
+	})
+
 	It("refuses duplicate IDs and no electors, saying what to do", func() {
 		Expect(func() { chaos.Record(&fake{id: "x"}, &fake{id: "x"}) }).To(PanicWith(ContainSubstring(`two electors with ID "x": give each a unique ID`)))
 		Expect(func() { chaos.Record() }).To(PanicWith(ContainSubstring("no electors")))

@@ -32,6 +32,10 @@ type Report struct {
 	Events      []Event      // select and deselect events, from electors that report them (Selecting)
 	Faults      []Step       // fault windows: Run's steps (Options.Recording) and Recording.Note
 	Truncated   bool         // a list hit its cap (100000 entries); later changes were dropped
+
+	// Conditions holds, per condition (RecordOptions.Conditions, in that
+	// order), the spans in which it did not hold.
+	Conditions []ConditionReport
 }
 
 // Interval is a span of time; To is the first sample that no longer saw it.
@@ -75,9 +79,22 @@ type Event struct {
 }
 
 // Safe reports whether no two electors ever believed at once, no token went
-// backwards, and no leaderless gap exceeded MaxGap (when set).
+// backwards, no leaderless gap exceeded MaxGap (when set), and no condition
+// was false for longer than its MaxFalse.
 func (r Report) Safe() bool {
-	return len(r.Overlaps) == 0 && len(r.Regressions) == 0 && len(r.LongGaps()) == 0
+	return len(r.Overlaps) == 0 && len(r.Regressions) == 0 && len(r.LongGaps()) == 0 && len(r.Violated()) == 0
+}
+
+// Violated are the conditions that were false for longer than their
+// MaxFalse.
+func (r Report) Violated() []ConditionReport {
+	var out []ConditionReport
+	for _, c := range r.Conditions {
+		if !c.Held() {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // LongGaps are the leaderless gaps longer than MaxGap; none when MaxGap is 0.
@@ -112,14 +129,24 @@ func (r Report) Elections() int {
 	return n
 }
 
-// Summary is the report in one line.
+// Summary is the report in one line: the election's counts, then each
+// condition's.
 func (r Report) Summary() string {
-	s := fmt.Sprintf("%d electors, %v, %d samples (every %v): %s, %s, %d elections, %s, longest leaderless gap %v",
-		len(r.Electors), r.End.Sub(r.Start).Round(time.Millisecond), r.Samples, r.Interval,
-		plural(len(r.Overlaps), "overlap"), plural(len(r.Regressions), "token regression"),
-		r.Elections(), plural(r.Lapses, "lapse"), r.LongestGap().Round(100*time.Microsecond))
-	if r.MaxGap > 0 {
-		s += fmt.Sprintf(" (%s over %v)", plural(len(r.LongGaps()), "gap"), r.MaxGap)
+	var s string
+	if len(r.Electors) > 0 || len(r.Conditions) == 0 {
+		s = fmt.Sprintf("%d electors, %v, %d samples (every %v): %s, %s, %d elections, %s, longest leaderless gap %v",
+			len(r.Electors), r.End.Sub(r.Start).Round(time.Millisecond), r.Samples, r.Interval,
+			plural(len(r.Overlaps), "overlap"), plural(len(r.Regressions), "token regression"),
+			r.Elections(), plural(r.Lapses, "lapse"), r.LongestGap().Round(100*time.Microsecond))
+		if r.MaxGap > 0 {
+			s += fmt.Sprintf(" (%s over %v)", plural(len(r.LongGaps()), "gap"), r.MaxGap)
+		}
+	} else {
+		s = fmt.Sprintf("%s, %v, %d samples (every %v)", plural(len(r.Conditions), "condition"),
+			r.End.Sub(r.Start).Round(time.Millisecond), r.Samples, r.Interval)
+	}
+	for _, c := range r.Conditions {
+		s += "; " + c.Summary()
 	}
 	if r.Truncated {
 		s += " (truncated: a list hit its cap)"
@@ -145,8 +172,10 @@ type line struct {
 }
 
 // String is the compact text timeline: the summary, then one line per
-// election, loss of belief, fault, overlap, token regression and long gap,
-// at times relative to Start. Overlaps and regressions are in capitals.
+// election, loss of belief, fault, overlap, token regression, long gap, and
+// condition that stopped or started to hold, at times relative to Start.
+// Overlaps, regressions, long gaps and conditions false over their bound are
+// in capitals.
 // Past 60 lines it keeps every problem and the latest of the rest.
 func (r Report) String() string {
 	lines := r.lines()
@@ -224,6 +253,29 @@ func (r Report) lines() []line {
 		ls = append(ls, line{at: g.From, problem: true,
 			text: fmt.Sprintf("LEADERLESS for %v (over %v), until %s", g.Duration().Round(time.Millisecond), r.MaxGap, r.rel(g.To))})
 	}
+	ls = append(ls, r.conditionLines()...)
 	slices.SortStableFunc(ls, func(a, b line) int { return a.at.Compare(b.at) })
+	return ls
+}
+
+// conditionLines are the timeline's lines of the conditions: when each
+// stopped holding (a problem when for longer than its bound) and when it
+// held again.
+func (r Report) conditionLines() []line {
+	var ls []line
+	for _, c := range r.Conditions {
+		for _, f := range c.False {
+			d := short(f.Duration())
+			if f.Duration() > c.MaxFalse {
+				ls = append(ls, line{at: f.From, problem: true,
+					text: fmt.Sprintf("NOT HELD: %s false for %v (over %v), until %s", c.Name, d, c.MaxFalse, r.rel(f.To))})
+			} else {
+				ls = append(ls, line{at: f.From, text: c.Name + " no longer holds"})
+			}
+			if !f.To.IsZero() && f.To.Before(r.End) {
+				ls = append(ls, line{at: f.To, text: fmt.Sprintf("%s holds again, after %v", c.Name, d)})
+			}
+		}
+	}
 	return ls
 }

@@ -7,8 +7,8 @@ package chaos
 // leader now); the step records the members it hit. One fault at a time: it
 // is injected, held, then healed, and the next one starts only after the
 // heal returned (every etcdtest repair settles before it returns). However
-// Run ends — its time is up, ctx is cancelled, a fault fails, Check fails —
-// it heals everything it may have broken before returning.
+// Run ends — its time is up, ctx is cancelled, a fault fails, Check fails
+// or panics — it heals everything it may have broken before returning.
 
 import (
 	"context"
@@ -117,7 +117,8 @@ type Options struct {
 
 	// Check, when set, runs after every heal; an error ends the run (after
 	// healing) and is returned. Liveness checks go here, for example
-	// "exactly one elector is elected again within 5 s".
+	// "exactly one elector is elected again within 5 s": Within makes one
+	// of Gomega assertions, tried until they pass.
 	Check func(ctx context.Context) error
 
 	// Log, when set, gets a line per step as it starts.
@@ -299,7 +300,7 @@ func Run(ctx context.Context, c *etcdtest.Cluster, opts Options) (Timeline, erro
 			break
 		}
 		if opts.Check != nil && ctx.Err() == nil {
-			if err := opts.Check(ctx); err != nil {
+			if err := runCheck(ctx, opts.Check, p.healAll); err != nil {
 				runErr = fmt.Errorf("chaos: check after step %s: %w (replay: %s)", s, err, tl.Replay())
 				break
 			}

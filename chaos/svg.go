@@ -2,7 +2,8 @@ package chaos
 
 // The picture: one self-contained SVG file (no scripts, fonts or links), so
 // it opens in any browser and survives as a CI artifact. One lane per
-// elector with its elected intervals; fault windows shaded across all lanes
+// elector with its elected intervals, then one per condition with the
+// spans in which it did not hold; fault windows shaded across all lanes
 // (Jepsen's nemesis bands); overlaps in red, at least 3 px wide however
 // short, so a 0.2 ms overlap in a 3-minute run is still seen. Every shape
 // has a <title>, shown as a tooltip, with exact times.
@@ -40,110 +41,212 @@ func (r Report) SVG() string {
 	return b.String()
 }
 
-// writeSVG writes the report as a standalone SVG timeline to w.
+// writeSVG writes the report as a standalone SVG timeline to w: the layers
+// are drawn back to front, each by a method of svgPlot.
 func (r Report) writeSVG(w io.Writer) error {
-	span := r.End.Sub(r.Start)
-	if span <= 0 {
-		span = time.Millisecond
+	p := newSVGPlot(r)
+	p.header()
+	p.axis()
+	p.faults()
+	p.electorLanes()
+	p.conditionLanes()
+	p.longGaps()
+	p.overlaps()
+	p.regressions()
+	p.legend()
+	p.printf("</svg>\n")
+	_, err := io.WriteString(w, p.b.String())
+	return err
+}
+
+// svgPlot is a picture being drawn: the report, the geometry that maps its
+// times to x and its lanes to y, and the text so far.
+type svgPlot struct {
+	r      Report
+	span   time.Duration
+	lanes  int // electors, then conditions
+	lanesH int
+	height int
+	b      strings.Builder
+}
+
+func newSVGPlot(r Report) *svgPlot {
+	p := &svgPlot{r: r, span: r.End.Sub(r.Start), lanes: len(r.Electors) + len(r.Conditions)}
+	if p.span <= 0 {
+		p.span = time.Millisecond
 	}
+	p.lanesH = p.lanes*(svgLane+svgLaneGp) + svgLaneGp
+	p.height = svgTop + p.lanesH + 70 + 16*len(r.Conditions) // a summary line per condition
+	return p
+}
+
+func (p *svgPlot) printf(format string, a ...any) { fmt.Fprintf(&p.b, format, a...) }
+
+// x is the abscissa of t, clamped to the plot.
+func (p *svgPlot) x(t time.Time) float64 {
 	plot := float64(svgWidth - svgLeft - svgRight)
-	x := func(t time.Time) float64 {
-		return svgLeft + plot*math.Max(0, math.Min(1, float64(t.Sub(r.Start))/float64(span)))
-	}
-	wid := func(from, to time.Time, minW float64) float64 {
-		if to.IsZero() {
-			to = r.End
-		}
-		return math.Max(x(to)-x(from), minW)
-	}
-	lanesH := len(r.Electors)*(svgLane+svgLaneGp) + svgLaneGp
-	height := svgTop + lanesH + 70
-	var b strings.Builder
-	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	esc := html.EscapeString
-	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", svgWidth, height, svgWidth, height)
-	p(`<title>%s</title>`+"\n", esc("chaos report: "+r.Summary()))
-	p(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
+	return svgLeft + plot*math.Max(0, math.Min(1, float64(t.Sub(p.r.Start))/float64(p.span)))
+}
 
-	// Time axis: about ten ticks at a round step.
-	step := tickStep(span)
-	for t := time.Duration(0); t <= span; t += step {
-		tx := x(r.Start.Add(t))
-		p(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", tx, svgTop-6, tx, svgTop+lanesH)
-		p(`<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%s</text>`+"\n", tx, svgTop-10, esc(fmtOffset(t)))
+// wid is the width of from..to (to zero: the end), at least minW pixels, so
+// a short span is still seen.
+func (p *svgPlot) wid(from, to time.Time, minW float64) float64 {
+	if to.IsZero() {
+		to = p.r.End
 	}
+	return math.Max(p.x(to)-p.x(from), minW)
+}
 
-	// Fault windows, shaded behind the lanes.
-	for _, f := range r.Faults {
-		fx, fw := x(f.Start), wid(f.Start, f.End, 2)
+// laneY is the top of lane i: electors first, then conditions.
+func (p *svgPlot) laneY(i int) int { return svgTop + svgLaneGp + i*(svgLane+svgLaneGp) }
+
+var esc = html.EscapeString
+
+func (p *svgPlot) header() {
+	p.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", svgWidth, p.height, svgWidth, p.height)
+	p.printf(`<title>%s</title>`+"\n", esc("chaos report: "+p.r.Summary()))
+	p.printf(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
+}
+
+// axis draws about ten ticks at a round step.
+func (p *svgPlot) axis() {
+	step := tickStep(p.span)
+	for t := time.Duration(0); t <= p.span; t += step {
+		tx := p.x(p.r.Start.Add(t))
+		p.printf(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", tx, svgTop-6, tx, svgTop+p.lanesH)
+		p.printf(`<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%s</text>`+"\n", tx, svgTop-10, esc(fmtOffset(t)))
+	}
+}
+
+// faults shades the fault windows behind every lane.
+func (p *svgPlot) faults() {
+	for _, f := range p.r.Faults {
+		fx, fw := p.x(f.Start), p.wid(f.Start, f.End, 2)
 		fill := "#b0b0b0"
 		if f.Err != nil {
 			fill = "#e0a040"
 		}
-		p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" fill-opacity="0.35"><title>%s</title></rect>`+"\n",
-			fx, svgTop, fw, lanesH, fill, esc(fmt.Sprintf("%s, %s to %s", f, r.rel(f.Start), r.rel(f.End))))
+		p.printf(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" fill-opacity="0.35"><title>%s</title></rect>`+"\n",
+			fx, svgTop, fw, p.lanesH, fill, esc(fmt.Sprintf("%s, %s to %s", f, p.r.rel(f.Start), p.r.rel(f.End))))
 		if fw > 30 {
-			p(`<text x="%.1f" y="%d" fill="#444" font-size="10">%s</text>`+"\n", fx+2, svgTop-24, esc(clip(f.What(), int(fw/6))))
+			p.printf(`<text x="%.1f" y="%d" fill="#444" font-size="10">%s</text>`+"\n", fx+2, svgTop-24, esc(clip(f.What(), int(fw/6))))
 		}
 	}
+}
 
-	// Lanes.
+// lane draws lane i's label and baseline.
+func (p *svgPlot) lane(i int, label, style string) int {
+	y := p.laneY(i)
+	p.printf(`<text x="%d" y="%d" text-anchor="end" dominant-baseline="middle"%s>%s</text>`+"\n", svgLeft-8, y+svgLane/2, style, esc(clip(label, 16)))
+	p.printf(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#999"/>`+"\n", svgLeft, y+svgLane, svgWidth-svgRight, y+svgLane)
+	return y
+}
+
+// electorLanes draws each elector's elected intervals, with their tokens.
+func (p *svgPlot) electorLanes() {
+	r := p.r
 	for i, id := range r.Electors {
-		y := svgTop + svgLaneGp + i*(svgLane+svgLaneGp)
-		p(`<text x="%d" y="%d" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", svgLeft-8, y+svgLane/2, esc(clip(id, 16)))
-		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#999"/>`+"\n", svgLeft, y+svgLane, svgWidth-svgRight, y+svgLane)
-		if i < len(r.Lanes) {
-			for _, iv := range r.Lanes[i] {
-				ix, iw := x(iv.From), wid(iv.From, iv.To, 1)
-				what := fmt.Sprintf("%s elected %s to %s (%v)", id, r.rel(iv.From), r.rel(iv.To), iv.Duration().Round(100*time.Microsecond))
-				if iv.Token != 0 {
-					what += fmt.Sprintf(", token %d", iv.Token)
-				}
-				p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#2e7d32"><title>%s</title></rect>`+"\n", ix, y+3, iw, svgLane-6, esc(what))
-				if iv.Token != 0 && iw > 40 {
-					p(`<text x="%.1f" y="%d" fill="white" font-size="10" dominant-baseline="middle">%d</text>`+"\n", ix+3, y+svgLane/2, iv.Token)
-				}
+		y := p.lane(i, id, "")
+		if i >= len(r.Lanes) {
+			continue
+		}
+		for _, iv := range r.Lanes[i] {
+			ix, iw := p.x(iv.From), p.wid(iv.From, iv.To, 1)
+			what := fmt.Sprintf("%s elected %s to %s (%v)", id, r.rel(iv.From), r.rel(iv.To), iv.Duration().Round(100*time.Microsecond))
+			if iv.Token != 0 {
+				what += fmt.Sprintf(", token %d", iv.Token)
+			}
+			p.printf(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#2e7d32"><title>%s</title></rect>`+"\n", ix, y+3, iw, svgLane-6, esc(what))
+			if iv.Token != 0 && iw > 40 {
+				p.printf(`<text x="%.1f" y="%d" fill="white" font-size="10" dominant-baseline="middle">%d</text>`+"\n", ix+3, y+svgLane/2, iv.Token)
 			}
 		}
 	}
+}
 
-	// Long leaderless gaps: an amber band under the lanes.
-	gy := svgTop + lanesH + 4
-	for _, g := range r.LongGaps() {
-		p(`<rect x="%.1f" y="%d" width="%.1f" height="8" fill="#f9a825"><title>%s</title></rect>`+"\n",
-			x(g.From), gy, wid(g.From, g.To, 2), esc(fmt.Sprintf("no leader for %v from %s (over %v)", g.Duration().Round(time.Millisecond), r.rel(g.From), r.MaxGap)))
+// conditionLanes draws each condition below the electors: a pale band
+// where it held, its false spans in orange, and red where one outlasted
+// MaxFalse (at least 3 px wide, like an overlap).
+func (p *svgPlot) conditionLanes() {
+	r := p.r
+	for j, c := range r.Conditions {
+		y := p.lane(len(r.Electors)+j, c.Name, ` font-style="italic"`)
+		p.printf(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#c8e6c9"><title>%s</title></rect>`+"\n",
+			p.x(r.Start), y+3, p.wid(r.Start, r.End, 1), svgLane-6, esc(c.Summary()))
+		for _, f := range c.False {
+			fill, minW, what := "#fb8c00", 2.0, "false"
+			if f.Duration() > c.MaxFalse {
+				fill, minW, what = "#d32f2f", 3.0, "NOT HELD: false"
+			}
+			title := fmt.Sprintf("%s %s %s to %s (%v; bound %v)", c.Name, what, r.rel(f.From), r.rel(f.To), short(f.Duration()), c.MaxFalse)
+			p.printf(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s</title></rect>`+"\n",
+				p.x(f.From), y+3, p.wid(f.From, f.To, minW), svgLane-6, fill, esc(title))
+		}
 	}
+}
 
-	// Overlaps and regressions on top, in red.
+// longGaps draws the leaderless gaps over MaxGap as an amber band under
+// the lanes.
+func (p *svgPlot) longGaps() {
+	gy := svgTop + p.lanesH + 4
+	for _, g := range p.r.LongGaps() {
+		p.printf(`<rect x="%.1f" y="%d" width="%.1f" height="8" fill="#f9a825"><title>%s</title></rect>`+"\n",
+			p.x(g.From), gy, p.wid(g.From, g.To, 2), esc(fmt.Sprintf("no leader for %v from %s (over %v)", g.Duration().Round(time.Millisecond), p.r.rel(g.From), p.r.MaxGap)))
+	}
+}
+
+// overlaps draws each overlap on top, in red, across the lanes and on each
+// elector that took part.
+func (p *svgPlot) overlaps() {
+	r := p.r
 	for _, o := range r.Overlaps {
-		ox, ow := x(o.From), wid(o.From, o.To, 3)
+		ox, ow := p.x(o.From), p.wid(o.From, o.To, 3)
 		title := esc(fmt.Sprintf("OVERLAP: %s elected at once for %v, %s to %s", strings.Join(o.IDs, ", "), o.Duration(), r.rel(o.From), r.rel(o.To)))
-		p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#d32f2f" fill-opacity="0.25"><title>%s</title></rect>`+"\n", ox, svgTop, ow, lanesH, title)
+		p.printf(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#d32f2f" fill-opacity="0.25"><title>%s</title></rect>`+"\n", ox, svgTop, ow, p.lanesH, title)
 		for _, id := range o.IDs {
 			if i := indexOf(r.Electors, id); i >= 0 {
-				y := svgTop + svgLaneGp + i*(svgLane+svgLaneGp)
-				p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#d32f2f"><title>%s</title></rect>`+"\n", ox, y, ow, svgLane, title)
+				p.printf(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#d32f2f"><title>%s</title></rect>`+"\n", ox, p.laneY(i), ow, svgLane, title)
 			}
 		}
 	}
+}
+
+// regressions marks each token regression with a red triangle on its lane.
+func (p *svgPlot) regressions() {
+	r := p.r
 	for _, g := range r.Regressions {
 		if i := indexOf(r.Electors, g.ID); i >= 0 {
-			y := svgTop + svgLaneGp + i*(svgLane+svgLaneGp)
-			gx := x(g.At)
-			p(`<path d="M%.1f %d l6 -10 h-12 z" fill="#d32f2f"><title>%s</title></path>`+"\n", gx, y+2, esc(fmt.Sprintf("TOKEN REGRESSION at %s: %s elected with token %d, not above %s's %d", r.rel(g.At), g.ID, g.Token, g.PrevID, g.PrevToken)))
+			p.printf(`<path d="M%.1f %d l6 -10 h-12 z" fill="#d32f2f"><title>%s</title></path>`+"\n", p.x(g.At), p.laneY(i)+2,
+				esc(fmt.Sprintf("TOKEN REGRESSION at %s: %s elected with token %d, not above %s's %d", r.rel(g.At), g.ID, g.Token, g.PrevID, g.PrevToken)))
 		}
 	}
+}
 
-	// Legend and summary.
-	ly := gy + 26
-	p(`<rect x="%d" y="%d" width="14" height="10" fill="#2e7d32"/><text x="%d" y="%d">elected</text>`+"\n", svgLeft, ly-9, svgLeft+18, ly)
-	p(`<rect x="%d" y="%d" width="14" height="10" fill="#b0b0b0" fill-opacity="0.6"/><text x="%d" y="%d">fault</text>`+"\n", svgLeft+80, ly-9, svgLeft+98, ly)
-	p(`<rect x="%d" y="%d" width="14" height="10" fill="#d32f2f"/><text x="%d" y="%d">two or more elected at once</text>`+"\n", svgLeft+150, ly-9, svgLeft+168, ly)
-	p(`<rect x="%d" y="%d" width="14" height="10" fill="#f9a825"/><text x="%d" y="%d">leaderless over the bound</text>`+"\n", svgLeft+350, ly-9, svgLeft+368, ly)
-	p(`<text x="%d" y="%d" fill="#333">%s</text>`+"\n", svgLeft, ly+22, esc(r.Summary()))
-	p("</svg>\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+// legend names the colours in use, then the summary.
+func (p *svgPlot) legend() {
+	type key struct{ fill, text string }
+	var keys []key
+	if len(p.r.Electors) > 0 {
+		keys = append(keys, key{"#2e7d32", "elected"})
+	}
+	keys = append(keys, key{"#b0b0b0", "fault"})
+	if len(p.r.Electors) > 0 {
+		keys = append(keys, key{"#d32f2f", "two or more elected at once"}, key{"#f9a825", "leaderless over the bound"})
+	}
+	if len(p.r.Conditions) > 0 {
+		keys = append(keys, key{"#c8e6c9", "condition holds"}, key{"#fb8c00", "condition false"}, key{"#d32f2f", "false over its bound"})
+	}
+	ly := svgTop + p.lanesH + 30
+	lx := svgLeft
+	for _, k := range keys {
+		p.printf(`<rect x="%d" y="%d" width="14" height="10" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", lx, ly-9, k.fill, lx+18, ly, esc(k.text))
+		lx += 18 + 7*len(k.text) + 16
+	}
+	// The summary, a line for the election and one per condition, so a
+	// long one stays inside the picture.
+	for i, s := range strings.Split(p.r.Summary(), "; ") {
+		p.printf(`<text x="%d" y="%d" fill="#333">%s</text>`+"\n", svgLeft, ly+22+16*i, esc(s))
+	}
 }
 
 var svgSeq atomic.Int64

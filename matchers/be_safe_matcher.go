@@ -3,6 +3,7 @@ package matchers
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/onsi/gomega/types"
 
@@ -11,8 +12,9 @@ import (
 
 // BeSafe succeeds when a recorded election was safe: no two electors ever
 // believed they were elected at once, no fencing token failed to grow
-// across leaders, and no leaderless gap exceeded the recording's MaxGap
-// (when one was set):
+// across leaders, no leaderless gap exceeded the recording's MaxGap
+// (when one was set), and no condition (chaos.RecordOptions.Conditions) was
+// false for longer than its MaxFalse:
 //
 //	rec := chaos.Record(a, b, c)
 //	// ... faults ...
@@ -69,12 +71,40 @@ func (m *beSafeMatcher) FailureMessage(actual any) string {
 	if n := len(r.LongGaps()); n > 0 {
 		what = append(what, fmt.Sprintf("%d leaderless %s longer than %v", n, plural(n, "gap", "gaps"), r.MaxGap))
 	}
-	return fmt.Sprintf("Expected a safe election, but found %s.\n%s%s", strings.Join(what, ", and "), r, picture(r))
+	for _, c := range r.Violated() {
+		n := len(c.Violations())
+		what = append(what, fmt.Sprintf("%q false %d %s for longer than %v (longest %v)", c.Name, n, plural(n, "time", "times"), c.MaxFalse, short(c.LongestFalse())))
+	}
+	return fmt.Sprintf("Expected %s, but found %s.\n%s%s", subject(r), strings.Join(what, ", and "), r, picture(r))
 }
 
 func (m *beSafeMatcher) NegatedFailureMessage(actual any) string {
 	r, _ := asReport(actual)
-	return fmt.Sprintf("Expected an unsafe election, but it was safe.\n%s", r)
+	noun := "election"
+	if len(r.Conditions) > 0 {
+		noun = "recording"
+	}
+	return fmt.Sprintf("Expected an unsafe %s, but it was safe.\n%s", noun, r)
+}
+
+// short rounds d as chaos's own messages do: to the millisecond from a
+// second on, else to 100 µs.
+func short(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}
+
+// subject is what the report judges: an election, its conditions, or both.
+func subject(r chaos.Report) string {
+	switch {
+	case len(r.Conditions) == 0:
+		return "a safe election"
+	case len(r.Electors) == 0:
+		return "every condition to hold"
+	}
+	return "a safe election with every condition held"
 }
 
 // MatchMayChangeInTheFuture is false: a report is final.

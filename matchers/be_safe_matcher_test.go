@@ -65,6 +65,21 @@ Picture: <ANY>.svg
 		Expect(matchers.BeSafe().FailureMessage(safe)).To(HavePrefix("Expected a safe election, but found 1 leaderless gap longer than 10ms.\n"))
 	})
 
+	It("fails a condition false for longer than its bound, naming it and how long", func() {
+		safe.Conditions = []chaos.ConditionReport{{Name: "registered", MaxFalse: 100 * time.Millisecond,
+			False: []chaos.Interval{{From: at(100), To: at(200)}, {From: at(300), To: at(700)}}}}
+		Expect(matchers.BeSafe().Match(safe)).To(BeFalse())
+		Expect(matchers.BeSafe().FailureMessage(safe)).To(HavePrefix(`Expected a safe election with every condition held, but found "registered" false 1 time for longer than 100ms (longest 400ms).
+2 electors, 1s, 2000 samples (every 500µs): 0 overlaps, 0 token regressions, 2 elections, 0 lapses, longest leaderless gap 20ms; registered: false 2 times, 500ms in all, longest 400ms (bound 100ms), 1 over it
+`))
+		safe.Conditions[0].False[1].To = at(400) // 100 ms: exactly the bound, a near miss
+		Expect(safe).To(matchers.BeSafe())
+
+		only := chaos.Report{Start: at(0), End: at(1000), Conditions: []chaos.ConditionReport{{Name: "cache agrees", False: []chaos.Interval{{From: at(5), To: at(6)}}}}}
+		Expect(matchers.BeSafe().FailureMessage(only)).To(HavePrefix(`Expected every condition to hold, but found "cache agrees" false 1 time for longer than 0s (longest 1ms).`))
+		Expect(matchers.BeSafe().NegatedFailureMessage(chaos.Report{Conditions: []chaos.ConditionReport{{Name: "c"}}})).To(HavePrefix("Expected an unsafe recording, but it was safe."))
+	})
+
 	It("says when a safe report was expected to be unsafe", func() {
 		Expect(matchers.BeSafe().NegatedFailureMessage(safe)).To(MatchText(`Expected an unsafe election, but it was safe.
 2 electors, 1s, 2000 samples (every 500µs): 0 overlaps, 0 token regressions, 2 elections, 0 lapses, longest leaderless gap 20ms

@@ -2,11 +2,14 @@
 // what a new user does in their own: TestNewcomerPath follows the README's
 // "Use it in your module" section (its commands and suite files, extracted
 // from README.md by their markers) and runs the suite under `go tool ginkgo -p`;
-// TestReadmeSnippetsCompile compiles every ```go block of README.md.
+// TestReadmeSnippetsCompile compiles every ```go block of README.md and of the
+// pages of docs/; TestDocLinks checks that their relative links name files of
+// the checkout and that README.md links to every page of docs/.
 //
 // Both work in a module outside this repository that requires this checkout
 // through a replace directive, so they build what a user's module builds.
-// Markers in README.md, each an HTML comment on the line before a fence:
+// Markers in README.md (and, for readme:nocompile, in docs/), each an HTML
+// comment on the line before a fence:
 //
 //	<!-- newcomer:setup -->          commands run first (go mod init, go get)
 //	<!-- newcomer:<file> -->         a file of the user's module, written next

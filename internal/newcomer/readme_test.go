@@ -8,31 +8,57 @@ import (
 	"testing"
 )
 
-// block is a fenced code block of README.md.
+// block is a fenced code block of README.md or of a page of docs/.
 type block struct {
 	lang   string // the fence's info string: "go", "sh", ...
 	text   string // the lines between the fences, each ending in "\n"
-	line   int    // README.md line of the block's first line of text
+	line   int    // the file's line of the block's first line of text
 	marker string // the HTML comment on the line before the fence, without "<!--" and "-->"; "" if none
-	file   string // README.md's absolute path, for //line directives; set by readmeBlocks
+	file   string // the file's absolute path, for //line directives; set by markdownBlocks
+	name   string // the file's path in the checkout ("docs/faults.md"), for messages; set by markdownBlocks
 }
+
+// where is the block's place for a message: "docs/faults.md:12".
+func (b block) where() string { return fmt.Sprintf("%s:%d", b.name, b.line) }
 
 // readmeBlocks returns the fenced blocks of the checkout's README.md.
 func readmeBlocks(t *testing.T) []block {
 	t.Helper()
-	path := filepath.Join(checkoutRoot(t), "README.md")
+	return markdownBlocks(t, "README.md")
+}
+
+// markdownBlocks returns the fenced blocks of the checkout's file rel.
+func markdownBlocks(t *testing.T, rel string) []block {
+	t.Helper()
+	path := filepath.Join(checkoutRoot(t), filepath.FromSlash(rel))
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	blocks, err := parseBlocks(string(data))
 	if err != nil {
-		t.Fatalf("README.md: %v", err)
+		t.Fatalf("%s: %v", rel, err)
 	}
 	for i := range blocks {
-		blocks[i].file = path
+		blocks[i].file, blocks[i].name = path, rel
 	}
 	return blocks
+}
+
+// docPages returns README.md and the pages of docs/, as paths in the
+// checkout: the files whose go blocks must compile and whose links must
+// resolve.
+func docPages(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join(checkoutRoot(t), "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []string{"README.md"}
+	for _, p := range pages {
+		out = append(out, "docs/"+filepath.Base(p))
+	}
+	return out
 }
 
 func parseBlocks(readme string) ([]block, error) {

@@ -12,16 +12,17 @@ import (
 	"testing"
 )
 
-// TestReadmeSnippetsCompile builds every ```go block of README.md in a module
-// of its own that requires this checkout, and vets it.
+// TestReadmeSnippetsCompile builds every ```go block of README.md and of the
+// pages of docs/ in a module of its own that requires this checkout, and
+// vets it.
 //
 // A block that starts with a package clause is a complete file and is built
 // as it is (it must also be gofmt-formatted). Any other block is a fragment:
-// it is built inside a function of a package that imports what README
-// snippets use and declares the names they assume (cluster, ctx, t, node,
-// ...; see fragmentPrelude). The only leniency is for variables a fragment
-// declares and does not use, which Go rejects and a snippet showing a return
-// value does on purpose. A fragment of declarations (var, func) is built at
+// it is built inside a function of a package that imports what the snippets
+// use and declares the names they assume (cluster, ctx, t, node, ...; see
+// fragmentPrelude). The only leniency is for variables a fragment declares
+// and does not use, which Go rejects and a snippet showing a return value
+// does on purpose. A fragment of declarations (var, func) is built at
 // package level instead. A block marked <!-- readme:nocompile <why> --> is
 // skipped.
 func TestReadmeSnippetsCompile(t *testing.T) {
@@ -35,33 +36,26 @@ func TestReadmeSnippetsCompile(t *testing.T) {
 		m.run("go", "mod", "edit", "-require="+mod+"@"+m.version(mod))
 	}
 
-	var built []string
+	built := map[string][]string{} // per page, the packages built
+	n := 0
 	pending := map[string]bool{}
-	for _, b := range readmeBlocks(t) {
-		if b.lang != "go" {
-			continue
-		}
-		if fix, ok := pendingFix(b); ok {
-			t.Logf("README.md:%d: not built until this fix is made: %s", b.line, fix)
-			pending[fix] = true
-			continue
-		}
-		if why, ok := b.markerArg("readme:nocompile"); ok {
-			if strings.TrimSpace(why) == "" {
-				t.Errorf("README.md:%d: a readme:nocompile marker says why the block cannot compile", b.line)
+	for _, page := range docPages(t) {
+		for _, b := range markdownBlocks(t, page) {
+			dir, ok := snippetDir(t, b, pending)
+			if !ok {
+				continue
 			}
-			continue
+			src, err := snippetFile(b, dir)
+			if err != nil {
+				t.Errorf("%s: %v", b.where(), err)
+				continue
+			}
+			m.write(dir+"/snippet_test.go", src)
+			built[page] = append(built[page], dir)
+			n++
 		}
-		dir := fmt.Sprintf("line%d", b.line)
-		src, err := snippetFile(b, dir)
-		if err != nil {
-			t.Errorf("README.md:%d: %v", b.line, err)
-			continue
-		}
-		m.write(dir+"/snippet_test.go", src)
-		built = append(built, dir)
 	}
-	if len(built) == 0 {
+	if len(built["README.md"]) == 0 {
 		t.Fatal("README.md has no go blocks to build")
 	}
 	for line, fix := range pendingFixes {
@@ -70,9 +64,47 @@ func TestReadmeSnippetsCompile(t *testing.T) {
 		}
 	}
 	m.run("go", "mod", "tidy")
-	// Compile errors point at README.md lines (//line directives).
+	// Compile errors point at README.md and docs/ lines (//line directives).
 	m.run("go", "vet", "./...")
-	t.Logf("built %d go blocks of README.md: %v", len(built), built)
+	t.Logf("built %d go blocks: %v", n, built)
+}
+
+// snippetDir returns the package a go block is built in ("docs_faults_line12"),
+// or false for a block that is not built: not go, marked readme:nocompile,
+// or waiting for a pending fix (noted in pending).
+func snippetDir(t *testing.T, b block, pending map[string]bool) (string, bool) {
+	t.Helper()
+	if b.lang != "go" {
+		return "", false
+	}
+	if fix, ok := pendingFix(b); ok {
+		t.Logf("%s: not built until this fix is made: %s", b.where(), fix)
+		pending[fix] = true
+		return "", false
+	}
+	if why, ok := b.markerArg("readme:nocompile"); ok {
+		if strings.TrimSpace(why) == "" {
+			t.Errorf("%s: a readme:nocompile marker says why the block cannot compile", b.where())
+		}
+		return "", false
+	}
+	return packageName(b.name, b.line), true
+}
+
+// packageName is a Go package name for the block at line of page:
+// "line12" for README.md (as the test always named them), else the page's
+// path in letters, digits and underscores: "docs_faults_line12".
+func packageName(page string, line int) string {
+	if page == "README.md" {
+		return fmt.Sprintf("line%d", line)
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(strings.TrimSuffix(page, ".md")))
+	return fmt.Sprintf("%s_line%d", name, line)
 }
 
 // pendingFixes are README lines, outside the sections this package's author
@@ -131,6 +163,7 @@ var fragmentImports = []struct{ name, path, use string }{
 	{"", modulePath + "/etcdtest", "etcdtest.Start"},
 	{"", modulePath + "/locker", "locker.New"},
 	{"", modulePath + "/matchers", "matchers.BeElected"},
+	{"", modulePath + "/chaos", "chaos.Record"},
 }
 
 // fragmentNames are the names fragments assume, as a suite declares them.
@@ -263,5 +296,21 @@ func TestWrapFragment(t *testing.T) {
 
 	if _, err := wrapFragment(block{text: "a, b, c // an expression list\n"}, "p"); err == nil {
 		t.Error("an expression list: want an error")
+	}
+}
+
+func TestPackageName(t *testing.T) {
+	for _, tc := range []struct {
+		page string
+		line int
+		want string
+	}{
+		{"README.md", 12, "line12"},
+		{"docs/faults.md", 30, "docs_faults_line30"},
+		{"docs/Elections-and-chaos.md", 7, "docs_elections_and_chaos_line7"},
+	} {
+		if got := packageName(tc.page, tc.line); got != tc.want {
+			t.Errorf("packageName(%q, %d) = %q, want %q", tc.page, tc.line, got, tc.want)
+		}
 	}
 }
