@@ -34,22 +34,7 @@ func (p *planner) inject(ctx context.Context, s *Step) (healFunc, error) {
 		link.Cut()
 		return func(context.Context) error { link.Heal(); return nil }, nil
 	case MoveLeader:
-		leader, err := p.leader(ctx)
-		if err != nil {
-			return nil, err
-		}
-		to := -1
-		for _, i := range d.perm {
-			if i != leader && p.c.Member(i).State() == etcdtest.Running {
-				to = i
-				break
-			}
-		}
-		if to < 0 {
-			return noHeal, nil
-		}
-		s.Members = []string{p.c.Member(to).Name()}
-		return noHeal, p.c.MoveLeader(ctx, p.c.Member(to))
+		return noHeal, p.moveLeader(ctx, s, d.perm)
 	}
 	targets, err := p.resolve(ctx, s.Target, d.perm)
 	if err != nil {
@@ -94,6 +79,22 @@ func (p *planner) inject(ctx context.Context, s *Step) (healFunc, error) {
 		return p.heal, p.c.Drop(rate, targets...)
 	}
 	return nil, fmt.Errorf("chaos: fault %q has no injection", s.Fault)
+}
+
+// moveLeader hands leadership to the first running member of perm that
+// does not lead; with none, the step does nothing.
+func (p *planner) moveLeader(ctx context.Context, s *Step, perm []int) error {
+	leader, err := p.leader(ctx)
+	if err != nil {
+		return err
+	}
+	for _, i := range perm {
+		if m := p.c.Member(i); i != leader && m.State() == etcdtest.Running {
+			s.Members = []string{m.Name()}
+			return p.c.MoveLeader(ctx, m)
+		}
+	}
+	return nil
 }
 
 // resolve turns a target into member indexes.
