@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A member runs in its own process group, so a terminal's ^C reaches only
@@ -23,7 +24,11 @@ func TestStartPutsTheProcessInItsOwnGroup(t *testing.T) {
 	if pgid != cmd.Process.Pid || pgid == syscall.Getpgrp() {
 		t.Fatalf("process group %d, want its own (%d), not the test's (%d)", pgid, cmd.Process.Pid, syscall.Getpgrp())
 	}
-	if got := CommandLine(cmd.Process.Pid); !strings.Contains(got, "node1") {
+	// Start returns once exec has closed the close-on-exec pipe, which the
+	// kernel does before it writes the new program's arguments: for a
+	// moment after, /proc/<pid>/cmdline can read empty.
+	var got string
+	if !eventually(time.Second, func() bool { got = CommandLine(cmd.Process.Pid); return strings.Contains(got, "node1") }) {
 		t.Fatalf("CommandLine = %q, want it to name node1", got)
 	}
 }
