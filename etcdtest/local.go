@@ -70,6 +70,9 @@ var errPortTaken = errors.New("address already in use")
 // startLocal provisions etcd and boots a cluster, retrying with new ports
 // when an outsider takes a reserved one.
 func startLocal(ctx context.Context, cfg Config) (*local, error) {
+	if err := proc.CheckPlatform(localOS); err != nil {
+		return nil, err
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

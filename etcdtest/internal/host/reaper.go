@@ -13,7 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // A Reaper starts the reapers of this process's cluster directories. The
@@ -85,7 +86,7 @@ func (r *Reaper) Watch(dataDir string) error {
 	cmd.Env = append(os.Environ(), "ETCDTEST_REAP="+strings.Join(bases, " "))
 	// Its own process group, so the ^C of a terminal does not end it
 	// before the process it watches has ended.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = proc.OwnGroup()
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return fmt.Errorf("etcdtest: start the reaper of spares: %w", err)
