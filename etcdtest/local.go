@@ -93,6 +93,9 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 	}
 	host.SweepLeftovers(cfg.DataDir)
 	host.SweepLeftovers(os.TempDir())
+	if !proc.ParentDeathSignal { // the reaper is the members' lifeline (docs/platforms.md); failing it, the next sweep
+		_ = spares.reaper.Watch(cfg.DataDir)
+	}
 	fresh := func(ctx context.Context) (*local, error) {
 		for attempt := 1; ; attempt++ {
 			l, err := boot(ctx, cfg, bin, bins)
