@@ -1,5 +1,19 @@
 package etcdtest
 
+import (
+	"os"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
+)
+
+// With ETCDTEST_TEST_LSOF=1 the peer proxies tell who opened a connection
+// the way they do where there is no /proc (macOS): through lsof.
+func init() {
+	if os.Getenv("ETCDTEST_TEST_LSOF") == "1" {
+		connOwner = proc.ConnOwnerByLsof
+	}
+}
+
 // SpareCount is the number of warm spares, booting or ready.
 func SpareCount() int { return spares.count() }
 
