@@ -2,9 +2,11 @@ package proc
 
 import (
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ConnOwnerByLsof is ConnOwner where there is no /proc (macOS; FreeBSD
@@ -26,7 +28,7 @@ func ConnOwnerByLsof(conn net.Conn, pids []int) int {
 	}
 	want := "n" + conn.RemoteAddr().String() + "->" + conn.LocalAddr().String()
 	// lsof exits 1 when a pid has no TCP socket; what it lists still holds.
-	out, _ := exec.Command("lsof", "-nP", "-a", "-p", strings.Join(list, ","), "-iTCP", "-Fpn").Output()
+	out, _ := exec.Command(lsofPath(), "-nP", "-a", "-p", strings.Join(list, ","), "-iTCP", "-Fpn").Output()
 	pid := -1
 	for _, line := range strings.Split(string(out), "\n") {
 		if p, ok := strings.CutPrefix(line, "p"); ok {
@@ -41,7 +43,16 @@ func ConnOwnerByLsof(conn net.Conn, pids []int) int {
 }
 
 // lsofFound reports whether ConnOwnerByLsof can ask anyone.
-func lsofFound() bool {
-	_, err := exec.LookPath("lsof")
-	return err == nil
-}
+func lsofFound() bool { return lsofPath() != "lsof" }
+
+// lsofPath is the lsof on PATH, else macOS's own, which a PATH without
+// /usr/sbin (an IDE's, a CI runner's) misses; "lsof" if there is none.
+var lsofPath = sync.OnceValue(func() string {
+	if p, err := exec.LookPath("lsof"); err == nil {
+		return p
+	}
+	if fi, err := os.Stat("/usr/sbin/lsof"); err == nil && fi.Mode()&0o111 != 0 {
+		return "/usr/sbin/lsof"
+	}
+	return "lsof"
+})

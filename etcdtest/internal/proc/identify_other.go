@@ -5,8 +5,8 @@ package proc
 import "net"
 
 // ConnOwnersKnown reports whether ConnOwner can tell who opened a
-// connection on this OS: without /proc, lsof must be on PATH (macOS has it
-// in /usr/sbin; on FreeBSD, pkg install lsof).
+// connection on this OS: without /proc, lsof must be on PATH or in
+// /usr/sbin, where macOS has it (FreeBSD: pkg install lsof).
 var ConnOwnersKnown = lsofFound()
 
 // ConnOwner returns the index in pids of the process that opened conn (a
