@@ -42,9 +42,6 @@ func ConnOwnerByLsof(conn net.Conn, pids []int) int {
 	return -1
 }
 
-// lsofFound reports whether ConnOwnerByLsof can ask anyone.
-func lsofFound() bool { return lsofPath() != "lsof" }
-
 // lsofPath is the lsof on PATH, else macOS's own, which a PATH without
 // /usr/sbin (an IDE's, a CI runner's) misses; "lsof" if there is none.
 var lsofPath = sync.OnceValue(func() string {

@@ -7,7 +7,7 @@ import "net"
 // ConnOwnersKnown reports whether ConnOwner can tell who opened a
 // connection on this OS: without /proc, lsof must be on PATH or in
 // /usr/sbin, where macOS has it (FreeBSD: pkg install lsof).
-var ConnOwnersKnown = lsofFound()
+var ConnOwnersKnown = lsofPath() != "lsof"
 
 // ConnOwner returns the index in pids of the process that opened conn (a
 // loopback TCP connection accepted here), or -1 for anyone else, as lsof
