@@ -35,7 +35,7 @@ var _ = BeforeEach(func(ctx SpecContext) {
 		Eventually(cluster).WithContext(ctx).WithTimeout(10 * time.Second).Should(matchers.BeHealthy())
 	}
 	Expect(cluster.Reset(ctx)).To(Succeed())
-	DeferCleanup(repair, NodeTimeout(etcdtest.StopTimeout))
+	DeferCleanup(repair, NodeTimeout(20*time.Second))
 }, NodeTimeout(time.Minute))
 
 var _ = Describe("The seed scenario", func() {
@@ -48,7 +48,7 @@ var _ = Describe("The seed scenario", func() {
 		etcdtest.SkipIfExternal(cluster)
 		c, err := etcdtest.Start(ctx, etcdtest.Config{Binary: cluster.Binary()})
 		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(c.Stop, NodeTimeout(etcdtest.StopTimeout))
+		DeferCleanup(c.Stop, NodeTimeout(20*time.Second))
 		Expect(c.Member(0).Key("/test").Put(ctx, "hello world")).To(Succeed())
 		Expect(get(ctx, c.Member(1).Key("/test"))).To(Equal("hello world"))
 		var pids []int
@@ -133,18 +133,9 @@ func mustLeader(ctx context.Context) *etcdtest.Member {
 	return l
 }
 
-func indexOf(m *etcdtest.Member) int {
-	for i, o := range cluster.Members() {
-		if o == m {
-			return i
-		}
-	}
-	panic("not a member of the suite's cluster: " + m.Name())
-}
-
 // followerOf returns the index of a member that is not leader.
 func followerOf(leader *etcdtest.Member) int {
-	return (indexOf(leader) + 1) % len(cluster.Members())
+	return (leader.Index() + 1) % len(cluster.Members())
 }
 
 // repair heals the network, resumes paused members and restarts stopped ones.

@@ -186,7 +186,7 @@ var _ = Describe("Recorded histories", func() {
 				stale++
 			}
 		}
-		link.Restore()
+		link.Heal()
 		h.Stop()
 		AddReportEntry("stale leasing reads", stale)
 		Expect(stale).To(BeNumerically(">", 0), "the leasing cache answered v1 after v2 was acknowledged")
@@ -296,7 +296,7 @@ var _ = Describe("Recorded histories", func() {
 				link.Cut()
 			}
 			if i == 40 {
-				link.Restore()
+				link.Heal()
 			}
 			resp, err := writer.Put(ctx, fmt.Sprintf("%s%d", prefix, i%7), fmt.Sprintf("v%d", i))
 			Expect(err).NotTo(HaveOccurred())

@@ -32,7 +32,7 @@ func (p *planner) inject(ctx context.Context, s *Step) (healFunc, error) {
 		link := p.opts.Links[d.link]
 		s.Members = []string{fmt.Sprintf("link %d", d.link+1)}
 		link.Cut()
-		return func(context.Context) error { link.Restore(); return nil }, nil
+		return func(context.Context) error { link.Heal(); return nil }, nil
 	case MoveLeader:
 		leader, err := p.leader(ctx)
 		if err != nil {
@@ -60,6 +60,8 @@ func (p *planner) inject(ctx context.Context, s *Step) (healFunc, error) {
 	}
 	rest := p.others(targets)
 	switch s.Fault {
+	case Failpoint:
+		return p.injectFailpoint(ctx, s, targets, failpointOf(d))
 	case Kill:
 		return p.each(targets, (*etcdtest.Member).Kill, restart)
 	case Pause:
@@ -177,7 +179,7 @@ func (p *planner) healAll(ctx context.Context) error {
 	defer cancel()
 	var errs []error
 	for _, l := range p.opts.Links {
-		l.Restore()
+		l.Heal()
 	}
 	for _, m := range p.c.Members() {
 		switch m.State() {

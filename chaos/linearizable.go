@@ -458,6 +458,39 @@ func kvUnit(keys []string, calls []*kvCall, o checkOptions, end int64, writes ma
 // common case under faults, affordable. Writes of unknown outcome that
 // some call may have seen are checked one by one.
 func anonClasses(calls []*kvCall) int {
+	anonymous := unseenWrites(calls)
+	classes := map[Op][]*kvCall{}
+	var order []Op
+	for _, c := range calls {
+		r := c.op.Request
+		if !c.unknown || r.Txn || len(r.Then) != 1 || r.Then[0].End != "" || !anonymous(r.Then[0]) {
+			continue
+		}
+		op := r.Then[0]
+		class := Op{Type: op.Type, Key: op.Key}
+		if op.Type == OpPut {
+			class.Lease, class.IgnoreValue, class.IgnoreLease = op.Lease, op.IgnoreValue, op.IgnoreLease
+		}
+		if classes[class] == nil {
+			order = append(order, class)
+		}
+		classes[class] = append(classes[class], c)
+	}
+	for i, class := range order {
+		members := classes[class]
+		slices.SortStableFunc(members, func(a, b *kvCall) int { return cmpInt(int64(a.op.Call), int64(b.op.Call)) })
+		for seq, c := range members {
+			c.anon, c.seq = i, int32(seq)
+		}
+	}
+	return len(order)
+}
+
+// unseenWrites returns whether no call of the partition can tell a write
+// op's effect from another's: a Delete, or a Put whose value no call shows
+// (a Get or PrevKV returning it, a compare naming it) and whose key's values
+// no compare orders.
+func unseenWrites(calls []*kvCall) func(op Op) bool {
 	type valueCmp struct {
 		Compare
 		ordered bool
@@ -488,7 +521,7 @@ func anonClasses(calls []*kvCall) int {
 			}
 		}
 	}
-	anonymous := func(op Op) bool {
+	return func(op Op) bool {
 		if op.Type == OpDelete {
 			return true
 		}
@@ -502,31 +535,6 @@ func anonClasses(calls []*kvCall) int {
 		}
 		return true
 	}
-	classes := map[Op][]*kvCall{}
-	var order []Op
-	for _, c := range calls {
-		r := c.op.Request
-		if !c.unknown || r.Txn || len(r.Then) != 1 || r.Then[0].End != "" || !anonymous(r.Then[0]) {
-			continue
-		}
-		op := r.Then[0]
-		class := Op{Type: op.Type, Key: op.Key}
-		if op.Type == OpPut {
-			class.Lease, class.IgnoreValue, class.IgnoreLease = op.Lease, op.IgnoreValue, op.IgnoreLease
-		}
-		if classes[class] == nil {
-			order = append(order, class)
-		}
-		classes[class] = append(classes[class], c)
-	}
-	for i, class := range order {
-		members := classes[class]
-		slices.SortStableFunc(members, func(a, b *kvCall) int { return cmpInt(int64(a.op.Call), int64(b.op.Call)) })
-		for seq, c := range members {
-			c.anon, c.seq = i, int32(seq)
-		}
-	}
-	return len(order)
 }
 
 // isStale says whether a request is a plain Get that only has to return a

@@ -36,16 +36,23 @@ const (
 	OneWay     Fault = "one-way cut" // Cluster.CutOneWay(targets, the others): their messages are lost; healed by Heal
 	Latency    Fault = "latency"     // Cluster.Delay(150ms–1s, targets...); healed by Heal
 	Loss       Fault = "loss"        // Cluster.Drop(10–50%, targets...); healed by Heal
-	CutClient  Fault = "cut client"  // ClientLink.Cut of one of Options.Links; healed by Restore
+	CutClient  Fault = "cut client"  // ClientLink.Cut of one of Options.Links; healed by Heal
 	MoveLeader Fault = "move leader" // Cluster.MoveLeader to another member: an operator's hand-over, done in the step
+	// Failpoint arms a failpoint of etcd's robustness suite on the targets
+	// (a panic or a sleep at a storage, raft-send, defragmentation or
+	// compaction point), drives them to it, and at the end of the hold
+	// restarts a member that crashed and clears it on the others. Chosen
+	// only on clusters with etcdtest.Config.Failpoints.
+	Failpoint Fault = "failpoint"
 )
 
 // AllFaults returns the faults Run chooses among by default, in a new slice
 // each call (so no caller can change another's defaults). CutClient needs
-// Options.Links and is left out without them.
+// Options.Links and is left out without them; Failpoint needs a cluster
+// with failpoints (etcdtest.Config.Failpoints) and is left out on others.
 func AllFaults() []Fault { return slices.Clone(allFaults) }
 
-var allFaults = []Fault{Kill, Pause, Restart, Isolate, Partition, OneWay, Latency, Loss, CutClient, MoveLeader}
+var allFaults = []Fault{Kill, Pause, Restart, Isolate, Partition, OneWay, Latency, Loss, CutClient, MoveLeader, Failpoint}
 
 // ParseFaults reads a comma-separated list of fault names ("kill,pause,cut
 // client"), as a suite takes them from an environment variable to run one
@@ -212,7 +219,7 @@ func goDuration(d time.Duration) string {
 }
 
 var faultConsts = map[Fault]string{Kill: "Kill", Pause: "Pause", Restart: "Restart", Isolate: "Isolate", Partition: "Partition",
-	OneWay: "OneWay", Latency: "Latency", Loss: "Loss", CutClient: "CutClient", MoveLeader: "MoveLeader"}
+	OneWay: "OneWay", Latency: "Latency", Loss: "Loss", CutClient: "CutClient", MoveLeader: "MoveLeader", Failpoint: "Failpoint"}
 
 func faultConst(f Fault) string {
 	if n, ok := faultConsts[f]; ok {
@@ -322,20 +329,20 @@ type planner struct {
 
 func newPlanner(c *etcdtest.Cluster, opts Options) (*planner, error) {
 	if c == nil {
-		p, err := newSchedule(opts, 0)
+		p, err := newSchedule(opts, 0, true)
 		if err == nil {
 			err = errors.New("chaos: Run needs a cluster: pass the *etcdtest.Cluster to break")
 		}
 		return p, err
 	}
 	if c.External() {
-		p, err := newSchedule(opts, 0)
+		p, err := newSchedule(opts, 0, true)
 		if err == nil {
 			err = fmt.Errorf("chaos: Run: %w", etcdtest.ErrExternal)
 		}
 		return p, err
 	}
-	p, err := newSchedule(opts, len(c.Members()))
+	p, err := newSchedule(opts, len(c.Members()), c.HasFailpoints())
 	p.c = c
 	if err == nil && p.members < 2 {
 		err = fmt.Errorf("chaos: Run needs a cluster of 2 members or more, this one has %d: start it with Config.Size 3", p.members)
@@ -345,8 +352,9 @@ func newPlanner(c *etcdtest.Cluster, opts Options) (*planner, error) {
 
 // newSchedule is the planner without a cluster: what it draws is a pure
 // function of opts (the seed, the faults and targets, the holds, the number
-// of links) and the number of members, which a test can check on its own.
-func newSchedule(opts Options, members int) (*planner, error) {
+// of links), the number of members and whether they have failpoints, which
+// a test can check on its own.
+func newSchedule(opts Options, members int, failpoints bool) (*planner, error) {
 	p := &planner{opts: opts, duration: opts.Duration, members: members}
 	seed := uint64(opts.Seed)
 	p.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -368,6 +376,12 @@ func newSchedule(opts Options, members int) (*planner, error) {
 	}
 	if len(opts.Links) == 0 {
 		p.faults = slices.DeleteFunc(slices.Clone(p.faults), func(f Fault) bool { return f == CutClient })
+	}
+	if !failpoints {
+		if slices.Contains(opts.Faults, Failpoint) {
+			return p, errors.New("chaos: Options.Faults has chaos.Failpoint, but the cluster's etcd has no failpoints: start it with etcdtest.Config{Failpoints: true}")
+		}
+		p.faults = slices.DeleteFunc(slices.Clone(p.faults), func(f Fault) bool { return f == Failpoint })
 	}
 	p.targets = opts.Targets
 	if p.targets == nil {

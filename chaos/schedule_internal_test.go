@@ -13,7 +13,13 @@ import (
 // draws (the members' order, the link, the amount) as Run would use them.
 func steps(t *testing.T, opts Options, members, n int) []draws {
 	t.Helper()
-	p, err := newSchedule(opts, members)
+	return stepsOn(t, opts, members, false, n)
+}
+
+// stepsOn is steps on a cluster with or without failpoints.
+func stepsOn(t *testing.T, opts Options, members int, failpoints bool, n int) []draws {
+	t.Helper()
+	p, err := newSchedule(opts, members, failpoints)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +80,64 @@ func TestCheckScheduleRefusesBadOptions(t *testing.T) {
 		{Options{Faults: []Fault{CutClient}}, "CutClient also needs Options.Links"},
 		{Options{Faults: []Fault{"flood"}}, `unknown fault "flood"`},
 		{Options{Targets: []Target{"everyone"}}, `unknown target "everyone"`},
+		{Options{Faults: []Fault{Kill, Failpoint}}, "has chaos.Failpoint, but the cluster's etcd has no failpoints: start it with etcdtest.Config{Failpoints: true}"},
 	} {
-		if _, err := newSchedule(tc.opts, 3); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := newSchedule(tc.opts, 3, false); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want an error containing %q", tc.opts, err, tc.want)
 		}
+	}
+}
+
+// Failpoint is drawn only on clusters with failpoints, and adding it to the
+// defaults left every plain cluster's schedule as it was: a seed recorded
+// before replays the same steps.
+func TestCheckFailpointIsChosenOnlyOnClustersWithFailpoints(t *testing.T) {
+	base := Options{Seed: 42, Duration: 20 * time.Second}
+	before := Options{Seed: 42, Duration: 20 * time.Second, Faults: []Fault{Kill, Pause, Restart, Isolate, Partition, OneWay, Latency, Loss, MoveLeader}}
+	plain := stepsOn(t, base, 3, false, 200)
+	if !reflect.DeepEqual(plain, stepsOn(t, before, 3, false, 200)) {
+		t.Error("a plain cluster's default schedule changed with the Failpoint fault")
+	}
+	withFP := stepsOn(t, base, 3, true, 200)
+	seen := map[string]bool{}
+	for i, d := range plain {
+		if d.fault == Failpoint {
+			t.Fatalf("step %d of a plain cluster drew Failpoint", i+1)
+		}
+	}
+	for _, d := range withFP {
+		if d.fault == Failpoint {
+			seen[failpointOf(d).name+"="+failpointOf(d).action] = true
+		}
+	}
+	if len(seen) < 5 {
+		t.Errorf("200 steps with failpoints drew %d distinct failpoints (%v); want the curated list's spread", len(seen), seen)
+	}
+	if !reflect.DeepEqual(withFP, stepsOn(t, base, 3, true, 200)) {
+		t.Error("one seed drew two failpoint schedules")
+	}
+	// Alone, every step is a failpoint, and which one follows the seed.
+	only := Options{Seed: 7, Duration: time.Minute, Faults: []Fault{Failpoint}}
+	a, b := stepsOn(t, only, 3, true, 30), stepsOn(t, Options{Seed: 8, Duration: time.Minute, Faults: []Fault{Failpoint}}, 3, true, 30)
+	var pa, pb []curatedFailpoint
+	for i := range a {
+		pa, pb = append(pa, failpointOf(a[i])), append(pb, failpointOf(b[i]))
+	}
+	if reflect.DeepEqual(pa, pb) {
+		t.Error("two seeds armed the same failpoints")
+	}
+}
+
+// failpointOf covers the whole curated list and never runs past it.
+func TestCheckFailpointOfCoversTheCuratedList(t *testing.T) {
+	n := len(curatedFailpoints)
+	if got := failpointOf(draws{amount: 0}); got != curatedFailpoints[0] {
+		t.Errorf("amount 0: %v", got)
+	}
+	if got := failpointOf(draws{amount: 0.9999999}); got != curatedFailpoints[n-1] {
+		t.Errorf("amount just below 1: %v; want the last", got)
+	}
+	if got := failpointOf(draws{amount: float64(n-1) / float64(n)}); got != curatedFailpoints[n-1] {
+		t.Errorf("amount (n-1)/n: %v; want the last", got)
 	}
 }

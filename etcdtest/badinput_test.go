@@ -51,6 +51,8 @@ var _ = Describe("Bad input", func() {
 			`Config.Name "a=b,c"`, "use letters, digits"),
 		Entry("a malformed Version", func() etcdtest.Config { return etcdtest.Config{Version: "3.x"} },
 			`"3.x" is not an etcd release`, `"v3.6.16"`),
+		Entry("a minor Version with no pinned patch", func() etcdtest.Config { return etcdtest.Config{Version: "3.6"} },
+			`"3.6" names a minor release`, `write the full release, like "3.6.0"`),
 		Entry("a Version too old for a managed build", func() etcdtest.Config {
 			GinkgoT().Setenv(etcdtest.EnvBinary, "") // a binary from the environment would win over Version
 			return etcdtest.Config{Version: "v3.4.23"}
@@ -74,6 +76,9 @@ var _ = Describe("Bad input", func() {
 		Entry("a member that exits during boot", func() etcdtest.Config {
 			return etcdtest.Config{Binary: binary, ExtraFlags: []string{"--no-such-flag"}}
 		}, "exited during boot", "bad Config.ExtraFlags", "last lines of node", "no-such-flag"),
+		Entry("a binary that says it is etcd, then exits with status 0", func() etcdtest.Config {
+			return etcdtest.Config{Binary: write("quits", "#!/bin/sh\necho 'etcd Version: 3.7.3'\n", 0o755)}
+		}, "exited during boot (with status 0 before serving", "is the binary etcd"),
 		Entry("a start timeout", func() etcdtest.Config {
 			return etcdtest.Config{Binary: binary, StartTimeout: 20 * time.Millisecond}
 		}, "timed out after 20ms waiting for the cluster to become ready", "Raise Config.StartTimeout", "last lines of node1's log"),

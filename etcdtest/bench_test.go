@@ -15,6 +15,7 @@ import (
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -59,14 +60,14 @@ func benchStartStop(b *testing.B, cfg Config) {
 }
 
 func BenchmarkNaiveStart(b *testing.B) {
-	bin, err := resolveBinary(context.Background(), Config{})
+	bin, err := provision.Resolve(context.Background(), "", "", false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var starts, stops []time.Duration
 	b.ResetTimer()
 	for range b.N {
-		start, stop := naiveBoot(b, bin.path)
+		start, stop := naiveBoot(b, bin.Path)
 		starts = append(starts, start)
 		stops = append(stops, stop)
 	}
@@ -125,7 +126,7 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 			break
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("naive cluster not ready after 30s: %v\n%s", err, tail(logs[len(logs)-1].String(), 3000))
+			b.Fatalf("naive cluster not ready after 30s: %v\n%s", err, proc.Tail(logs[len(logs)-1].String(), 3000))
 		}
 		time.Sleep(5 * time.Millisecond) // the naive harness polls
 	}

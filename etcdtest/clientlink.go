@@ -2,12 +2,12 @@ package etcdtest
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -21,7 +21,7 @@ import (
 //	node, err := locker.New(link.Client(), "/election")
 //	...
 //	link.Cut()     // the node's keep-alives vanish; its lease expires
-//	link.Restore() // it reconnects
+//	link.Heal()    // it reconnects
 //
 // Cut is a black hole, like a pulled cable: connections stay open and bytes
 // vanish, so the client learns nothing until its own timeouts fire.
@@ -29,8 +29,9 @@ type ClientLink struct {
 	proxies []*proxy.Proxy
 	scheme  string
 	client  *clientv3.Client
-	pol     linkPolicy
+	pol     netfault.LinkPolicy
 	once    sync.Once
+	made    callsite.Record // the Cut and Delay calls in force
 }
 
 // NewClientLink returns a link to the given members (all when none are
@@ -52,7 +53,6 @@ func (c *Cluster) NewClientLink(members ...int) (*ClientLink, error) {
 		return nil, err
 	}
 	k := &ClientLink{scheme: l.sec.scheme()}
-	k.pol.changed.Store(newChanged())
 	for _, i := range members {
 		p, err := proxy.New(fmt.Sprintf("127.0.0.1:%d", l.members()[i].clientPort), &k.pol)
 		if err != nil {
@@ -91,12 +91,14 @@ func (l *ClientLink) Endpoints() []string {
 
 // Cut makes the link a black hole: every byte either way is dropped, and
 // new connections are accepted and then ignored.
-func (l *ClientLink) Cut() { l.pol.cut.Store(true) }
+func (l *ClientLink) Cut() { l.pol.Cut(); l.made.Note(true) }
 
-// Restore ends a Cut. Connections that lived through it are closed (bytes
-// were lost mid-stream), so the client reconnects afresh at once.
-func (l *ClientLink) Restore() {
-	if l.pol.cut.Swap(false) {
+// Heal lifts every fault on the link, as Cluster.Heal does for the
+// cluster's: it ends a Cut and removes a Delay. Connections that lived
+// through a cut are closed (bytes were lost mid-stream), so the client
+// reconnects afresh at once.
+func (l *ClientLink) Heal() {
+	if l.Delay(0); l.pol.Heal() {
 		for _, p := range l.proxies {
 			p.DropAll()
 		}
@@ -108,10 +110,10 @@ func (l *ClientLink) Restore() {
 // everything at full speed.
 func (l *ClientLink) NetworkFaults() string {
 	var parts []string
-	if l.pol.cut.Load() {
+	if l.pol.IsCut() {
 		parts = append(parts, "cut")
 	}
-	if d := time.Duration(l.pol.latency.Load()); d > 0 {
+	if d := l.pol.Latency(); d > 0 {
 		parts = append(parts, "delay "+d.String())
 	}
 	return strings.Join(parts, "; ")
@@ -119,8 +121,8 @@ func (l *ClientLink) NetworkFaults() string {
 
 // Delay adds d of latency to every chunk of data forwarded either way; 0 removes it.
 func (l *ClientLink) Delay(d time.Duration) {
-	l.pol.latency.Store(int64(d))
-	close(*l.pol.changed.Swap(newChanged())) // chunks waiting now wait for the new latency
+	l.pol.SetLatency(d) // chunks waiting now wait for the new latency
+	l.made.Note(d > 0 || l.pol.IsCut())
 }
 
 // Close closes the link's client and proxies. It is idempotent.
@@ -134,35 +136,4 @@ func (l *ClientLink) Close() error {
 		}
 	})
 	return nil
-}
-
-// linkPolicy is how a ClientLink's proxies treat a client's traffic: bytes
-// pass untouched (TLS included), into a black hole while the link is cut,
-// late by the link's latency.
-type linkPolicy struct {
-	cut     atomic.Bool
-	latency atomic.Int64                  // nanoseconds, both ways
-	changed atomic.Pointer[chan struct{}] // closed when latency changes
-}
-
-func newChanged() *chan struct{} {
-	ch := make(chan struct{})
-	return &ch
-}
-
-func (p *linkPolicy) ServerConn(conn net.Conn) net.Conn         { return conn }
-func (p *linkPolicy) BackendConn(conn net.Conn) net.Conn        { return conn }
-func (p *linkPolicy) ReadsHead() bool                           { return false }
-func (p *linkPolicy) Admit(*proxy.Conn, []byte) proxy.Admission { return proxy.Forward }
-func (p *linkPolicy) TargetStarting() bool                      { return false }
-func (p *linkPolicy) Keep(*proxy.Conn) bool                     { return true } // Restore drops what lived through a cut
-func (p *linkPolicy) Delay(*proxy.Conn, proxy.Direction) (time.Duration, <-chan struct{}) {
-	return time.Duration(p.latency.Load()), *p.changed.Load()
-}
-
-func (p *linkPolicy) Judge(*proxy.Conn, proxy.Direction, float64) proxy.Verdict {
-	if p.cut.Load() {
-		return proxy.Hole
-	}
-	return proxy.Pass
 }

@@ -32,7 +32,7 @@ var _ = Describe("Client links", func() {
 		Consistently(put(link)).WithContext(ctx).WithTimeout(time.Second).ShouldNot(Succeed())
 		Expect(cluster.Key("/other").Put(ctx, "still served")).To(Succeed())
 
-		link.Restore()
+		link.Heal()
 		Eventually(put(link)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 	})
 
@@ -66,7 +66,7 @@ var _ = Describe("Client links", func() {
 		Eventually(put(link)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 	})
 
-	DescribeTable("work on secure clusters: Cut, Restore and Delay with TLS and auth",
+	DescribeTable("work on secure clusters: Cut, Heal and Delay with TLS and auth",
 		func(ctx SpecContext, cfg etcdtest.Config) {
 			cfg.Binary = binary
 			c := etcdtest.Launch(cfg)
@@ -80,7 +80,7 @@ var _ = Describe("Client links", func() {
 			Expect(link.Endpoints()).To(HaveLen(3))
 			Expect(link.Endpoints()).To(HaveEach(HavePrefix(scheme)))
 			if cfg.Auth {
-				user, _ := c.Credentials()
+				user := c.ClientConfig().Username
 				Expect(link.Client().Username).To(Equal(user), "the link's client logs in")
 			}
 			// With auth on, a write needs the root user's token; with TLS,
@@ -90,7 +90,7 @@ var _ = Describe("Client links", func() {
 			link.Cut()
 			Consistently(put(link)).WithContext(ctx).WithTimeout(600 * time.Millisecond).ShouldNot(Succeed())
 			Expect(c.Key("/other").Put(ctx, "still served")).To(Succeed())
-			link.Restore()
+			link.Heal()
 			Eventually(put(link)).WithContext(ctx).WithTimeout(shortly).Should(Succeed())
 
 			link.Delay(400 * time.Millisecond)

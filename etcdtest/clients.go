@@ -34,16 +34,16 @@ const (
 // newClient returns a client of the given endpoints configured by
 // clientConfig, whose calls without a deadline get Config.CallTimeout
 // (clients.WithCallTimeout).
-func (c *common) newClient(endpoints []string) (*clientv3.Client, error) {
-	return c.newClientAs(endpoints, credentials)
+func (b *common) newClient(endpoints []string) (*clientv3.Client, error) {
+	return b.newClientAs(endpoints, credentials)
 }
 
-func (c *common) newClientAs(endpoints []string, who login) (*clientv3.Client, error) {
-	cli, err := clientv3.New(c.clientConfig(endpoints, who))
+func (b *common) newClientAs(endpoints []string, who login) (*clientv3.Client, error) {
+	cli, err := clientv3.New(b.clientConfig(endpoints, who))
 	if err != nil {
 		return nil, fmt.Errorf("etcdtest: create a client for %v: %w", endpoints, err)
 	}
-	clients.WithCallTimeout(cli, c.cfg.CallTimeout, newCallTimeoutError)
+	clients.WithCallTimeout(cli, b.cfg.CallTimeout, newCallTimeoutError)
 	return cli, nil
 }
 
@@ -52,7 +52,7 @@ func (c *common) newClientAs(endpoints []string, who login) (*clientv3.Client, e
 // the test process's output, keep-alives that notice a frozen member under
 // a call or stream (keepAliveTime, keepAliveTimeout), and reconnection
 // within milliseconds after a member comes back.
-func (c *common) clientConfig(endpoints []string, who login) clientv3.Config {
+func (b *common) clientConfig(endpoints []string, who login) clientv3.Config {
 	cfg := clientv3.Config{
 		Endpoints:            endpoints,
 		DialTimeout:          2 * time.Second,
@@ -64,7 +64,7 @@ func (c *common) clientConfig(endpoints []string, who login) clientv3.Config {
 			MinConnectTimeout: time.Second,
 		})},
 	}
-	if s := c.sec; s != nil {
+	if s := b.sec; s != nil {
 		if s.client != nil {
 			cfg.TLS = s.client.Clone()
 		}
@@ -126,8 +126,8 @@ const (
 
 // newCallTimeoutError is the error of a call on a toolkit client that
 // Config.CallTimeout ended (clients.WithCallTimeout).
-func newCallTimeoutError(method string, endpoints []string, d time.Duration, err error) error {
-	return &CallTimeoutError{Method: method, Endpoints: endpoints, Timeout: d, Err: err}
+func newCallTimeoutError(ctx context.Context, method string, endpoints []string, d time.Duration, err error) error {
+	return &CallTimeoutError{Method: method, Endpoints: endpoints, Timeout: d, InSpec: ctx.Value("GINKGO_SPEC_CONTEXT") != nil, Err: err}
 }
 
 // CallTimeoutError is the error of a call on a toolkit client that got no
@@ -135,10 +135,18 @@ func newCallTimeoutError(method string, endpoints []string, d time.Duration, err
 // its context had none. It is a timeout like any other to callers that
 // check: errors.Is(err, context.DeadlineExceeded) holds and its gRPC
 // status code (status.Code) is codes.DeadlineExceeded.
+//
+// Inside a Ginkgo spec the call's context is as a rule the spec's
+// SpecContext, which has no deadline even under SpecTimeout or
+// NodeTimeout: Ginkgo cancels it itself and does not expose when it will
+// (Ginkgo v2's SpecContext and SpecReport carry no timeout). So there too
+// Config.CallTimeout bounds a call, and InSpec says so. A call that is to
+// wait longer takes a context of its own: context.WithTimeout(ctx, d).
 type CallTimeoutError struct {
 	Method    string        // the client method, such as "Get"
 	Endpoints []string      // where the call could go
 	Timeout   time.Duration // Config.CallTimeout
+	InSpec    bool          // the call's context was (derived from) a Ginkgo SpecContext
 	Err       error         // what the client returned, context.DeadlineExceeded as a rule
 }
 
@@ -147,8 +155,12 @@ func (e *CallTimeoutError) Error() string {
 	if len(e.Endpoints) > 1 {
 		where = "any of the members " + strings.Join(e.Endpoints, ", ")
 	}
-	return fmt.Sprintf("etcdtest: %s: no answer from %s within Config.CallTimeout (%v); the call's context had no deadline, so the toolkit's client gave it this one (a paused or isolated member never answers; pass a context with a deadline to wait longer): %v",
-		e.Method, where, e.Timeout, e.Err)
+	why := "the call's context had no deadline, so the toolkit's client gave it this one"
+	if e.InSpec {
+		why = "the call's context is Ginkgo's SpecContext, which has no deadline even under SpecTimeout or NodeTimeout (Ginkgo cancels it itself and does not say when), so the bound that applied is the toolkit client's Config.CallTimeout, not the spec's timeout"
+	}
+	return fmt.Sprintf("etcdtest: %s: no answer from %s within Config.CallTimeout (%v); %s (a paused or isolated member never answers; to wait longer, pass context.WithTimeout(ctx, d) or raise Config.CallTimeout): %v",
+		e.Method, where, e.Timeout, why, e.Err)
 }
 
 // Unwrap returns the client's own error.

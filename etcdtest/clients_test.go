@@ -85,7 +85,8 @@ var _ = Describe("Toolkit clients", func() {
 			GinkgoHelper()
 			Expect(err).To(MatchError(ContainSubstring("etcdtest: " + method + ": no answer from")))
 			Expect(err).To(MatchError(ContainSubstring("within Config.CallTimeout (1s)")))
-			Expect(err).To(MatchError(ContainSubstring("the call's context had no deadline")))
+			Expect(err).To(MatchError(Or(ContainSubstring("the call's context had no deadline"),
+				ContainSubstring("the call's context is Ginkgo's SpecContext, which has no deadline even under SpecTimeout"))))
 			for _, ep := range endpoints {
 				Expect(err.Error()).To(ContainSubstring(ep))
 			}
@@ -106,6 +107,10 @@ var _ = Describe("Toolkit clients", func() {
 				return err
 			})
 			isCallTimeout(err, "Get", m.ClientURL())
+			var cte *etcdtest.CallTimeoutError
+			Expect(errors.As(err, &cte)).To(BeTrue())
+			Expect(cte.InSpec).To(BeFalse(), "context.Background() is no spec's context")
+			Expect(err.Error()).To(ContainSubstring("the call's context had no deadline"))
 			Expect(took).To(BeNumerically(">=", callTimeout))
 			Expect(took).To(BeNumerically("<", callTimeout+time.Second))
 			GinkgoWriter.Printf("Get on a paused member returned after %v: %v\n", took, err)
@@ -116,6 +121,9 @@ var _ = Describe("Toolkit clients", func() {
 				return err
 			})
 			isCallTimeout(err, "Txn", m.ClientURL())
+			Expect(errors.As(err, &cte)).To(BeTrue())
+			Expect(cte.InSpec).To(BeTrue(), "the spec's own SpecContext")
+			Expect(err.Error()).To(ContainSubstring("so the bound that applied is the toolkit client's Config.CallTimeout, not the spec's timeout"))
 			_, err = returnsWithin(5*time.Second, func() error {
 				_, err := m.Client().Grant(ctx, 5)
 				return err

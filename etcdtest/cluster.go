@@ -30,6 +30,7 @@ import (
 type Cluster struct {
 	b       atomic.Pointer[backend] // nil until the cluster has started
 	pending string                  // a BeforeSuite handle's message for use before boot
+	ginkgo  bool                    // started by a Ginkgo helper: Reset notes on GinkgoWriter
 }
 
 // backend is what a started Cluster points at.
@@ -64,15 +65,15 @@ type common struct {
 	stopped  chan struct{}
 }
 
-func (c *common) core() *common { return c }
+func (b *common) core() *common { return b }
 
 // members returns every member the cluster has had, in the order they
 // joined, removed ones included (in state Removed), so that an index always
 // names the same member. The slice is never changed in place: AddMember
 // publishes a longer copy, and readers on other goroutines (the proxies,
 // settling) keep the one they loaded.
-func (c *common) members() []*Member {
-	if p := c.list.Load(); p != nil {
+func (b *common) members() []*Member {
+	if p := b.list.Load(); p != nil {
 		return *p
 	}
 	return nil
@@ -80,10 +81,10 @@ func (c *common) members() []*Member {
 
 // addToList publishes the member list with m appended. Changes of the
 // membership are serialised by their callers.
-func (c *common) addToList(m *Member) {
-	old := c.members()
+func (b *common) addToList(m *Member) {
+	old := b.members()
 	next := append(old[:len(old):len(old)], m)
-	c.list.Store(&next)
+	b.list.Store(&next)
 }
 
 // ErrExternal is returned by fault methods against an external cluster
@@ -191,8 +192,8 @@ func (c *Cluster) Diagnostics() string { return c.get().diagnostics() }
 // watch) or a Status reports as raft leader — or nil when no member has it.
 func (c *Cluster) MemberByID(id uint64) *Member { return c.core().memberByID(id) }
 
-func (c *common) memberByID(id uint64) *Member {
-	for _, m := range c.members() {
+func (b *common) memberByID(id uint64) *Member {
+	for _, m := range b.members() {
 		if m.id == id {
 			return m
 		}
@@ -215,9 +216,9 @@ func (c *Cluster) Member(i int) *Member {
 // Endpoints returns the client URLs, one per member.
 func (c *Cluster) Endpoints() []string { return c.core().endpoints() }
 
-func (c *common) endpoints() []string {
-	eps := make([]string, len(c.members()))
-	for i, m := range c.members() {
+func (b *common) endpoints() []string {
+	eps := make([]string, len(b.members()))
+	for i, m := range b.members() {
 		eps[i] = m.ClientURL()
 	}
 	return eps
@@ -238,11 +239,11 @@ func (c *Cluster) Key(name string) Key {
 // Version returns the version of the etcd executable the cluster booted
 // with ("v3.7.3"). With Config.MemberVersions or after Member.RestartOn,
 // members may run others: see Member.Version and ClusterVersion.
-func (c *Cluster) Version() string { return c.core().bin.version.String() }
+func (c *Cluster) Version() string { return c.core().bin.Version.String() }
 
 // Binary returns the path of the etcd executable the members run; "" against
 // an external cluster.
-func (c *Cluster) Binary() string { return c.core().bin.path }
+func (c *Cluster) Binary() string { return c.core().bin.Path }
 
 // ID returns the cluster ID.
 func (c *Cluster) ID() uint64 { return c.core().id }
@@ -264,9 +265,17 @@ func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 }
 
 // Reset deletes every key: cheap isolation between specs sharing a cluster.
+// It leaves faults alone: on a cluster from a Ginkgo helper it notes on
+// the spec's GinkgoWriter which faults are still in force — killed or
+// paused members, network faults, cut or slow ClientLinks — with the call
+// that made each, and Diagnostics lists them too. It does not repair them:
+// the spec that makes a fault undoes it in DeferCleanup, and a Reset that
+// healed would hide the one that forgot. (PerSpec's specs each get a new
+// cluster, so nothing is left over to note there.)
 func (c *Cluster) Reset(ctx context.Context) error {
 	if _, err := c.core().client.Delete(ctx, "\x00", clientv3.WithFromKey()); err != nil {
 		return fmt.Errorf("etcdtest: reset: %w", err)
 	}
+	c.noteLeftovers()
 	return nil
 }

@@ -41,6 +41,16 @@ type Config struct {
 	// "" means $ETCDTEST_VERSION, else DefaultVersion. Ignored when a binary is given.
 	Version string
 
+	// Failpoints runs the members on etcd built with gofail's failpoints
+	// compiled in, each serving gofail's HTTP endpoint on a loopback port of
+	// its own: Member.Failpoints lists them, Member.Failpoint arms one,
+	// Member.ClearFailpoint disarms it, chaos.Failpoint draws them. The
+	// managed failpoint build of Version is built once per machine (about a
+	// minute, printing one line) and cached apart from the plain build; a
+	// Binary or $ETCDTEST_BINARY must have failpoints compiled in. See
+	// docs/failpoints.md.
+	Failpoints bool
+
 	// HeartbeatInterval is raft's heartbeat; 0 means 10ms.
 	HeartbeatInterval time.Duration
 	// ElectionTimeout is raft's election timeout; 0 means 10 heartbeats (100ms by default).
@@ -84,14 +94,14 @@ type Config struct {
 	// TLS turns on mutual TLS for client and peer traffic: a CA, a member
 	// certificate and a client certificate (ECDSA P-256, for 127.0.0.1 and
 	// localhost) are generated per cluster into its directory. Clients from
-	// Client and Member.Client use them; see Cluster.TLSConfig and
+	// Client and Member.Client use them; see Cluster.ClientConfig and
 	// Cluster.TLSFiles for your own clients. Clients without a certificate
 	// signed by that CA are refused.
 	TLS bool
 	// Auth turns on etcd's authentication: once the cluster is ready, a
 	// root user with a generated password is created and auth enabled.
 	// Clients from Client and Member.Client log in as root; see
-	// Cluster.Credentials for your own clients.
+	// Cluster.ClientConfig for your own clients.
 	Auth bool
 
 	// Snapshot is the path of an etcd snapshot file (from Member.Snapshot

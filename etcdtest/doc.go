@@ -62,8 +62,8 @@
 // Config.TLS generates a CA and certificates per cluster and runs client and
 // peer traffic over mutual TLS; Config.Auth creates a root user and enables
 // authentication. Client and Member.Client are configured accordingly;
-// ClientConfig, TLSConfig, TLSFiles and Credentials serve
-// clients of your own.
+// ClientConfig (endpoints, TLS and credentials) and TLSFiles (the same
+// certificates as PEM files, for etcdctl) serve clients of your own.
 //
 // # External clusters
 //

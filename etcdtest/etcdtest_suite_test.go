@@ -40,7 +40,7 @@ func start(cfg etcdtest.Config) *etcdtest.Cluster {
 	}
 	c, err := etcdtest.Start(context.Background(), cfg)
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func(ctx SpecContext) { Expect(c.Stop(ctx)).To(Succeed()) }, NodeTimeout(etcdtest.StopTimeout))
+	DeferCleanup(func(ctx SpecContext) { Expect(c.Stop(ctx)).To(Succeed()) }, NodeTimeout(20*time.Second))
 	return c
 }
 

@@ -131,7 +131,7 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	}
 	c.id = list.Header.ClusterId
 	if st, err := raw.Status(ctx, eps[0]); err == nil {
-		c.bin.version, _ = provision.ParseVersion(st.Version)
+		c.bin.Version, _ = provision.ParseVersion(st.Version)
 	}
 	if err := c.claim(ctx, raw); err != nil {
 		return nil, fmt.Errorf("etcdtest: external cluster %v: claim the key prefix %q: %w; %s (with auth, the user needs read-write permission on %q)",
@@ -146,7 +146,7 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 }
 
 // addMembers makes a Member, with its own client, of each member etcd lists.
-func (c *external) addMembers(list []*etcdserverpb.Member, fix string) error {
+func (e *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 	// etcd lists members by ID; by name reads like a booted cluster's.
 	sort.SliceStable(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	members := make([]*Member, len(list))
@@ -158,7 +158,7 @@ func (c *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 		if name == "" {
 			name = strconv.FormatUint(pm.ID, 16) // a member that has not started yet
 		}
-		m := &Member{c: &c.common, index: i, name: name, id: pm.ID, state: External, log: proc.NewLogBuffer(1024, nil, "")}
+		m := &Member{c: &e.common, index: i, name: name, id: pm.ID, state: External, log: proc.NewLogBuffer(1024, nil, "")}
 		members[i] = m
 		if len(pm.PeerURLs) > 0 {
 			m.peerURL = pm.PeerURLs[0]
@@ -170,19 +170,19 @@ func (c *external) addMembers(list []*etcdserverpb.Member, fix string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mraw, err := c.newClient(pm.ClientURLs)
+			mraw, err := e.newClient(pm.ClientURLs)
 			if err != nil {
 				errs[i] = fmt.Errorf("etcdtest: external cluster: member %s (%v): %w; %s", name, pm.ClientURLs, err, fix)
 				return
 			}
-			raws[i], m.client = mraw, c.namespaced(mraw)
+			raws[i], m.client = mraw, e.namespaced(mraw)
 		}()
 	}
-	c.list.Store(&members)
+	e.list.Store(&members)
 	wg.Wait()
 	for _, r := range raws {
 		if r != nil {
-			c.raw = append(c.raw, r)
+			e.raw = append(e.raw, r)
 		}
 	}
 	return errors.Join(errs...)

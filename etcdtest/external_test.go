@@ -69,7 +69,10 @@ func TestExternalChild(t *testing.T) {
 		r.Pinned = append(r.Pinned, len(eps) == 1 && eps[0] == m.ClientURL())
 	}
 	m := c.Member(len(c.Members()) - 1)
-	for _, err := range []error{m.Kill(), m.Pause(), m.Restart(ctx), c.Isolate(0), c.Heal()} {
+	_, fpErr := m.Failpoints(ctx)
+	for _, err := range []error{m.Kill(), m.Pause(), m.Restart(ctx), c.Isolate(0), c.Heal(),
+		fpErr, m.Failpoint(ctx, "raftAfterSave", "panic"), m.ClearFailpoint(ctx, "raftAfterSave"), m.WaitCrash(ctx),
+		m.FlipBits(etcdtest.WALFile, 1, 1), m.Truncate(etcdtest.BackendFile, 1)} {
 		if !errors.Is(err, etcdtest.ErrExternal) {
 			r.FaultErrs = append(r.FaultErrs, fmt.Sprint(err))
 		}
@@ -268,7 +271,7 @@ var _ = Describe("Against an external cluster ($ETCDTEST_ENDPOINTS)", func() {
 
 	It("uses TLS and credentials from the environment", func(ctx SpecContext) {
 		c := start(etcdtest.Config{TLS: true, Auth: true})
-		user, pass := c.Credentials()
+		user, pass := c.ClientConfig().Username, c.ClientConfig().Password
 		ca, cert, key := c.TLSFiles()
 		a := startExternalChild("alice", c,
 			etcdtest.EnvCACert+"="+ca, etcdtest.EnvCert+"="+cert, etcdtest.EnvKey+"="+key,

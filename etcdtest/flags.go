@@ -7,7 +7,7 @@ import (
 )
 
 // args is member m's command line, adapted to the etcd version.
-func (c *local) args(m *Member) []string {
+func (l *local) args(m *Member) []string {
 	// A member that joins a running cluster (AddMember) names the members
 	// at the time it was added; one of a new cluster, every member. Once a
 	// member has data, etcd ignores both.
@@ -15,21 +15,21 @@ func (c *local) args(m *Member) []string {
 	if initial == "" {
 		state = "new"
 		var peers []string
-		for _, o := range c.members() {
+		for _, o := range l.members() {
 			peers = append(peers, o.name+"="+o.PeerURL())
 		}
 		initial = strings.Join(peers, ",")
 	}
-	cfg := c.cfg
+	cfg := l.cfg
 	a := []string{
 		"--name=" + m.name,
 		"--data-dir=" + m.dataDir,
 		"--listen-client-urls=" + m.ClientURL(),
 		"--advertise-client-urls=" + m.ClientURL(),
-		"--listen-peer-urls=" + c.sec.scheme() + "://127.0.0.1:" + strconv.Itoa(m.peerPort),
+		"--listen-peer-urls=" + l.sec.scheme() + "://127.0.0.1:" + strconv.Itoa(m.peerPort),
 		"--initial-advertise-peer-urls=" + m.PeerURL(),
 		"--initial-cluster=" + initial,
-		"--initial-cluster-token=" + c.token,
+		"--initial-cluster-token=" + l.token,
 		"--initial-cluster-state=" + state,
 		"--heartbeat-interval=" + strconv.FormatInt(cfg.HeartbeatInterval.Milliseconds(), 10),
 		"--election-timeout=" + strconv.FormatInt(cfg.ElectionTimeout.Milliseconds(), 10),
@@ -42,18 +42,18 @@ func (c *local) args(m *Member) []string {
 		// turn it back on (the last flag wins).
 		"--strict-reconfig-check=false",
 	}
-	if c.walDir != "" {
-		a = append(a, "--wal-dir="+filepath.Join(c.walDir, m.name))
+	if l.walDir != "" {
+		a = append(a, "--wal-dir="+filepath.Join(l.walDir, m.name))
 	}
-	if !cfg.Fsync && m.bin.version.AtLeast(3, 5) {
+	if !cfg.Fsync && m.bin.Version.AtLeast(3, 5) {
 		a = append(a, "--unsafe-no-fsync") // since 3.5
 	}
-	if c.sec.tls() {
-		s := c.sec
+	if l.sec.tls() {
+		s := l.sec
 		a = append(a,
-			"--cert-file="+s.serverCert, "--key-file="+s.serverKey,
+			"--cert-file="+s.memberCert, "--key-file="+s.memberKey,
 			"--trusted-ca-file="+s.caFile, "--client-cert-auth",
-			"--peer-cert-file="+s.serverCert, "--peer-key-file="+s.serverKey,
+			"--peer-cert-file="+s.memberCert, "--peer-key-file="+s.memberKey,
 			"--peer-trusted-ca-file="+s.caFile, "--peer-client-cert-auth",
 		)
 	}

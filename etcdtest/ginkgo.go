@@ -11,10 +11,10 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 )
 
-// StopTimeout bounds the cleanup the Ginkgo helpers register. Stop of a
+// stopTimeout bounds the cleanup the Ginkgo helpers register. Stop of a
 // test cluster takes milliseconds; the bound only matters when something is
 // badly wrong, and keeps an interrupted suite from hanging.
-const StopTimeout = 20 * time.Second
+const stopTimeout = 20 * time.Second
 
 // Launch starts a cluster from inside a Ginkgo setup node (BeforeSuite,
 // BeforeAll, BeforeEach, SynchronizedBeforeSuite's all-process function),
@@ -37,6 +37,7 @@ func Launch(cfg Config) *Cluster {
 
 func launchInto(c *Cluster, cfg Config) {
 	ginkgo.GinkgoHelper()
+	c.ginkgo = true
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute) // a first managed build included
 	defer cancel()
 	if err := c.start(ctx, cfg); err != nil {
@@ -46,7 +47,7 @@ func launchInto(c *Cluster, cfg Config) {
 	ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) error {
 		unregisterLive(c)
 		return c.Stop(ctx)
-	}, ginkgo.NodeTimeout(StopTimeout))
+	}, ginkgo.NodeTimeout(stopTimeout))
 }
 
 // BeforeSuite registers the suite's BeforeSuite, which boots one cluster per
@@ -61,8 +62,12 @@ func launchInto(c *Cluster, cfg Config) {
 // instead. The handle fails with a clear message if used before the suite
 // runs. The cluster is stopped after the suite, also when it is interrupted.
 func BeforeSuite(cfg Config) *Cluster {
-	c := &Cluster{pending: "etcdtest: the cluster from etcdtest.BeforeSuite is used before the suite's BeforeSuite booted it: " +
-		"use it inside It, BeforeEach, AfterEach or DeferCleanup, not while the spec tree is being built (in a Describe body or a package-level var)"}
+	at := types.NewCodeLocation(1) // the user's `var cluster = etcdtest.BeforeSuite(...)`
+	c := &Cluster{pending: fmt.Sprintf("etcdtest: the cluster from etcdtest.BeforeSuite (%s) is used before the suite's BeforeSuite booted it: "+
+		"use it inside It, BeforeEach, AfterEach or DeferCleanup, not while the spec tree is being built (in a Describe body or a package-level var)", at)}
+	// Ginkgo names this node where it reports a second BeforeSuite: the
+	// user's line, and what to do instead.
+	at.CustomMessage = at.String() + " (etcdtest.BeforeSuite takes the suite's one BeforeSuite: for a BeforeSuite of your own, call etcdtest.Launch inside your own BeforeSuite instead)"
 	ginkgo.SynchronizedBeforeSuite(func(ctx ginkgo.SpecContext) []byte {
 		if hasEndpoints() {
 			return nil
@@ -78,7 +83,7 @@ func BeforeSuite(cfg Config) *Cluster {
 			cfg.Binary = string(path)
 		}
 		launchInto(c, cfg)
-	}, ginkgo.NodeTimeout(15*time.Minute))
+	}, ginkgo.NodeTimeout(15*time.Minute), at)
 	return c
 }
 
@@ -99,13 +104,14 @@ func BeforeSuite(cfg Config) *Cluster {
 // $ETCDTEST_SPARES=0 turns that off. The handle points at the current
 // spec's cluster; using it outside a spec fails with a message saying so.
 func PerSpec(cfg Config) *Cluster {
-	c := &Cluster{pending: "etcdtest: the cluster from etcdtest.PerSpec is used outside a spec: " +
-		"each spec gets its own in a BeforeEach; use it inside It, BeforeEach, JustBeforeEach, AfterEach or DeferCleanup"}
+	at := types.NewCodeLocation(1) // the user's `var cluster = etcdtest.PerSpec(...)`
+	c := &Cluster{pending: fmt.Sprintf("etcdtest: the cluster from etcdtest.PerSpec (%s) is used outside a spec: "+
+		"each spec gets its own in a BeforeEach; use it inside It, BeforeEach, JustBeforeEach, AfterEach or DeferCleanup", at)}
 	cfg.Spare = true
 	ginkgo.BeforeEach(func() {
 		ginkgo.GinkgoHelper()
 		launchInto(c, cfg)
-	})
+	}, at)
 	return c
 }
 
@@ -192,7 +198,7 @@ var _ = ginkgo.ReportAfterEach(func(r ginkgo.SpecReport) {
 
 func stopLive() {
 	clusters := liveClusters()
-	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)

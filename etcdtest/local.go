@@ -27,8 +27,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -45,15 +48,17 @@ type local struct {
 	extraPorts []*host.PortSet
 	opMu       sync.Mutex // serialises membership changes
 
-	faults faultStore // partitions, one-way cuts, latency, loss; see faultstore.go
+	faults netfault.Store // partitions, one-way cuts, latency, loss
 
 	linkMu sync.Mutex
 	links  []*ClientLink
 
+	madeNet callsite.Record // the calls that made the network faults in force
+
 	noSettle atomic.Int32 // > 0: faults return without settling; see NoSettle
 	routeMu  sync.Mutex   // serialises re-routing the shared client; see route
 
-	booted atomic.Bool // every member has served once; see peerPolicy
+	booted atomic.Bool // every member has served once; see netfault.PeerPolicy
 }
 
 func (l *local) local(string) (*local, error) { return l, nil }
@@ -77,7 +82,7 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin, err := resolveBinary(ctx, cfg)
+	bin, err := provision.Resolve(ctx, cfg.Binary, cfg.Version, cfg.Failpoints)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +140,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 	if l.dir, l.owner, err = host.MakeClusterDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if !cfg.Fsync && bin.version.AtLeast(3, 5) && host.IsTmpfs(cfg.DataDir) {
+	if !cfg.Fsync && bin.Version.AtLeast(3, 5) && host.IsTmpfs(cfg.DataDir) {
 		// etcd preallocates two 64 MB WAL segments per member with
 		// fallocate, which on tmpfs is real memory (370 MB for 3 members)
 		// that takes tens of milliseconds to fill and to free. Without
@@ -147,7 +152,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 	if l.sec, err = newClusterSecurity(l.dir, cfg); err != nil {
 		return nil, err
 	}
-	if l.ports, err = host.ReservePorts(2 * cfg.Size); err != nil {
+	if l.ports, err = host.ReservePorts(portsPerMember(cfg) * cfg.Size); err != nil {
 		return nil, err
 	}
 	if testHookPortsReserved != nil {
@@ -190,6 +195,9 @@ func (l *local) addMember(i int, bin etcdBinary) error {
 		return err
 	}
 	m.bin = bin
+	if l.cfg.Failpoints {
+		m.fp.Port = l.ports.Ports[2*l.cfg.Size+i] // after every member's client and peer ports
+	}
 	l.addToList(m)
 	return nil
 }
@@ -206,6 +214,7 @@ func (l *local) newMember(i, clientPort, peerPort int) (*Member, error) {
 		log:        proc.NewLogBuffer(l.cfg.LogLimit, l.cfg.LogOutput, "["+name+"] "),
 		bin:        l.bin,
 	}
+	m.fp.Name, m.fp.Log = name, m.log
 	var err error
 	if m.proxy, err = proxy.New("127.0.0.1:"+strconv.Itoa(m.peerPort), l.peerPolicy(m)); err != nil {
 		return nil, fmt.Errorf("etcdtest: listen for member %s's peer proxy: %w", name, err)
@@ -246,6 +255,7 @@ func (l *local) connect(who login) error {
 	for i, m := range l.members() {
 		old = append(old, m.client)
 		m.client = clients[i+1]
+		clientsRefuse(m)
 	}
 	for _, o := range old {
 		if o != nil {
@@ -384,11 +394,15 @@ func (l *local) waitServing(ctx context.Context, m *Member) error {
 
 func (l *local) exitError(m *Member, err error) error {
 	logs := m.Logs()
-	cause := fmt.Errorf("etcdtest: member %s exited during boot (%v); fix the cause in its log below (bad Config.ExtraFlags? unusable Config.DataDir?)", m.name, err)
+	how := fmt.Sprint(err)
+	if err == nil {
+		how = "with status 0 before serving: is the binary etcd, and does it serve when run with these flags?"
+	}
+	cause := fmt.Errorf("etcdtest: member %s exited during boot (%s); fix the cause in its log below (bad Config.ExtraFlags? unusable Config.DataDir?)", m.name, how)
 	if strings.Contains(logs, "address already in use") {
 		cause = fmt.Errorf("etcdtest: member %s: a port reserved for it was taken by another program: %w", m.name, errPortTaken)
 	}
-	return fmt.Errorf("%w\n--- last lines of %s's log ---\n%s", cause, m.name, tail(logs, 3000))
+	return fmt.Errorf("%w\n--- last lines of %s's log ---\n%s", cause, m.name, proc.Tail(logs, 3000))
 }
 
 func (l *local) timeoutError(ctx context.Context, what string, last error) error {
@@ -397,7 +411,7 @@ func (l *local) timeoutError(ctx context.Context, what string, last error) error
 		"Raise Config.StartTimeout or the context's deadline if the machine is slow; otherwise the members' logs below say what is wrong.",
 		l.cfg.StartTimeout, what, context.Cause(ctx), last)
 	for _, m := range l.members() {
-		fmt.Fprintf(&b, "\n--- last lines of %s's log (%s) ---\n%s", m.name, m.State(), tail(m.Logs(), 1500))
+		fmt.Fprintf(&b, "\n--- last lines of %s's log (%s) ---\n%s", m.name, m.State(), proc.Tail(m.Logs(), 1500))
 	}
 	return errors.New(b.String())
 }
@@ -406,7 +420,7 @@ func (l *local) timeoutError(ctx context.Context, what string, last error) error
 // removes the data. It copes with a cluster built only in part.
 func (l *local) teardown(ctx context.Context) error {
 	var errs []error
-	l.faults.clear() // faults heal with the cluster
+	l.faults.Clear() // faults heal with the cluster
 	l.linkMu.Lock()
 	links := l.links
 	l.links = nil
@@ -466,8 +480,8 @@ func (l *local) killAll() []error {
 		}
 		select {
 		case <-p.done:
-		case <-time.After(10 * time.Second):
-			errs = append(errs, fmt.Errorf("etcdtest: member %s (pid %d) survived SIGKILL for 10s", m.name, p.cmd.Process.Pid))
+		case <-time.After(signalBound):
+			errs = append(errs, fmt.Errorf("etcdtest: member %s (pid %d) survived SIGKILL for %v", m.name, p.cmd.Process.Pid, signalBound))
 		}
 	}
 	return errs

@@ -13,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/failpoint"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proxy"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -35,15 +37,17 @@ type Member struct {
 	clientURL  string
 	dataDir    string
 	log        *proc.LogBuffer
-	joinedWith string      // --initial-cluster of a member added to a running cluster; "" for one of the boot
-	bin        etcdBinary  // what its process runs; RestartOn changes it (under mu)
-	learner    atomic.Bool // a raft learner: added AsLearner and not promoted yet
+	joinedWith string           // --initial-cluster of a member added to a running cluster; "" for one of the boot
+	bin        etcdBinary       // what its process runs; RestartOn changes it (under mu)
+	learner    atomic.Bool      // a raft learner: added AsLearner and not promoted yet
+	fp         failpoint.Member // Port 0 without Config.Failpoints
 
 	client *clientv3.Client
 
 	mu     sync.Mutex
 	proc   *process
 	state  State
+	made   callsite.Record // the calls that left it in state, when not Running
 	starts int
 }
 
@@ -62,6 +66,18 @@ func (m *Member) Name() string { return m.name }
 // member keeps its index, an added one takes the next).
 func (m *Member) Index() int { return m.index }
 
+// Indexes returns the index of each member, in order: the members as the
+// fault methods take them, such as
+// Partition(etcdtest.Indexes(leader), etcdtest.Indexes(followers...)) or
+// Delay(d, etcdtest.Indexes(m)...). For one member, m.Index() is the int.
+func Indexes(members ...*Member) []int {
+	idx := make([]int, len(members))
+	for i, m := range members {
+		idx[i] = m.index
+	}
+	return idx
+}
+
 // ID returns the member's raft ID as etcd reports it.
 func (m *Member) ID() uint64 { return m.id }
 
@@ -75,7 +91,9 @@ func (m *Member) PeerURL() string { return m.peerURL }
 func (m *Member) DataDir() string { return m.dataDir }
 
 // Client returns a client pinned to this member alone. It is shared and
-// closed by Cluster.Stop; do not close it.
+// closed by Cluster.Stop; do not close it. While the member's process is
+// gone (killed, stopped, exited, removed) its calls fail at once, wrapping
+// ErrNotRunning; on a paused or isolated member they wait, as etcd would.
 func (m *Member) Client() *clientv3.Client { return m.client }
 
 // Key returns the key name read through this member alone.
@@ -168,13 +186,17 @@ func (m *Member) start() error {
 	if m.starts > 1 {
 		fmt.Fprintf(m.log, "--- etcdtest: restarting %s ---\n", m.name)
 	}
-	cmd := exec.Command(m.bin.path, m.l.args(m)...)
+	cmd := exec.Command(m.bin.Path, m.l.args(m)...)
 	// Never the test process's stdout/stderr: Ginkgo's output capture waits
 	// for every holder of those pipes, and member logs belong in reports.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, m.log, m.log
 	cmd.Dir = m.l.dir
+	if m.fp.Port != 0 && m.bin.Failpoints {
+		m.fp.Version = m.bin.Version.String()
+		cmd.Env = append(os.Environ(), m.fp.Env()...)
+	}
 	if err := proc.Start(cmd); err != nil {
-		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.path, err)
+		return fmt.Errorf("etcdtest: start member %s (%s): %w", m.name, m.bin.Path, err)
 	}
 	// The sweep of a crashed run finds a member's process by this file: a
 	// member it cannot find must not run.
@@ -186,8 +208,15 @@ func (m *Member) start() error {
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	m.proc, m.state = p, Running
+	m.made.Note(false)
 	go func() {
 		p.err = cmd.Wait()
+		m.mu.Lock()
+		unasked := m.proc == p && m.state == Running
+		m.mu.Unlock()
+		if unasked && m.fp.Port != 0 {
+			m.fp.NoteExit(p.err) // the log tail names the failpoints armed
+		}
 		m.proxy.DropAll() // peers see a dead member at once, as with a real crash
 		close(p.done)
 	}()
@@ -206,8 +235,14 @@ func (m *Member) signal(sig syscall.Signal, state State) (*process, error) {
 		return p, fmt.Errorf("etcdtest: signal %v to member %s: %w", sig, m.name, err)
 	}
 	m.state = state
+	m.made.Note(state != Running)
 	return p, nil
 }
+
+// signalBound is how long a signal may take to act on a member: SIGKILL
+// until the process is reaped, SIGSTOP until every thread is stopped (a
+// thread in a system call stops when it leaves it; a loaded machine is slow).
+const signalBound = 10 * time.Second
 
 // Kill sends SIGKILL, like a crash, and returns once the process is gone
 // and the cluster has settled: if it was the raft leader, the remaining
@@ -224,8 +259,8 @@ func (m *Member) Kill() error {
 	}
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within 10s of SIGKILL", m.name, p.cmd.Process.Pid)
+	case <-time.After(signalBound):
+		return fmt.Errorf("etcdtest: member %s (pid %d) did not die within %v of SIGKILL", m.name, p.cmd.Process.Pid, signalBound)
 	}
 	return l.settle(context.Background(), "Kill("+m.name+")")
 }
@@ -275,19 +310,23 @@ func (m *Member) Pause() error {
 	// the process is really frozen, so the next line of a test can rely on
 	// it. A thread in a system call stops when it leaves it: on a loaded
 	// machine that can take a while, hence the generous bound.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		stopped, running := proc.Stopped(p.cmd.Process.Pid)
-		if stopped {
-			break
+	ctx, cancel := context.WithTimeout(context.Background(), signalBound)
+	defer cancel()
+	var running string
+	err = poll(ctx, time.Millisecond, func() (bool, error) {
+		var stopped bool
+		if stopped, running = proc.Stopped(p.cmd.Process.Pid); stopped {
+			return true, nil
 		}
 		if isDone(p.done) {
-			return fmt.Errorf("etcdtest: member %s exited while being paused; see its log (Member.Logs)", m.name)
+			return false, fmt.Errorf("etcdtest: member %s exited while being paused; see its log (Member.Logs)", m.name)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("etcdtest: member %s did not stop within 10s of SIGSTOP (%s); the machine may be overloaded", m.name, running)
-		}
-		time.Sleep(time.Millisecond) // polling the kernel's view, bounded by deadline
+		return false, nil
+	}, func() error {
+		return fmt.Errorf("etcdtest: member %s did not stop within %v of SIGSTOP (%s); the machine may be overloaded", m.name, signalBound, running)
+	})
+	if err != nil {
+		return err
 	}
 	return l.settle(context.Background(), "Pause("+m.name+")")
 }
@@ -315,13 +354,31 @@ func (m *Member) Resume() error {
 // form a majority agree on one raft leader. ctx bounds the wait; without a
 // deadline, Config.StartTimeout does.
 func (m *Member) Restart(ctx context.Context) error {
-	l, err := m.local("Restart")
+	l, err := m.restartable("Restart")
 	if err != nil {
 		return err
 	}
-	if m.State() == Removed {
-		return fmt.Errorf("etcdtest: Restart(%s): it was removed from the cluster (RemoveMember), and etcd does not take a removed member back; AddMember adds a new one", m.name)
+	return m.restart(ctx, l, nil, "Restart("+m.name+")")
+}
+
+// restartable returns the member's cluster for op (Restart, RestartOn),
+// or why op cannot bring the member back.
+func (m *Member) restartable(op string) (*local, error) {
+	l, err := m.local(op)
+	if err != nil {
+		return nil, err
 	}
+	if m.State() == Removed {
+		return nil, fmt.Errorf("etcdtest: %s(%s): it was removed from the cluster (RemoveMember), and etcd does not take a removed member back; AddMember adds a new one", op, m.name)
+	}
+	return l, nil
+}
+
+// restart is Restart and RestartOn: it stops the member if it runs,
+// starts it again — on bin, when bin is not nil — with its name, URLs and
+// data, and returns once it serves and the cluster has settled (what
+// names the step in a timeout's error).
+func (m *Member) restart(ctx context.Context, l *local, bin *etcdBinary, what string) error {
 	ctx, cancel := l.startContext(ctx)
 	defer cancel()
 	if m.Running() {
@@ -329,13 +386,18 @@ func (m *Member) Restart(ctx context.Context) error {
 			return err
 		}
 	}
+	if bin != nil {
+		m.mu.Lock()
+		m.bin = *bin
+		m.mu.Unlock()
+	}
 	if err := m.start(); err != nil {
 		return err
 	}
 	if err := l.waitServing(ctx, m); err != nil {
 		return err
 	}
-	return l.settle(ctx, "Restart("+m.name+")")
+	return l.settle(ctx, what)
 }
 
 // local returns the cluster the member's process belongs to, for op.

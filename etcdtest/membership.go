@@ -72,7 +72,7 @@ func (c *Cluster) AddMember(ctx context.Context, opts ...MemberOption) (*Member,
 	}
 	l.opMu.Lock()
 	defer l.opMu.Unlock()
-	if f := l.faults.load(); f.Partitioned() || f.HasCuts() {
+	if f := l.faults.Load(); f.Partitioned() || f.HasCuts() {
 		return nil, fmt.Errorf("etcdtest: AddMember: the cluster is partitioned (%s); a new member could not reach the leader: call Heal first", l.networkFaults())
 	}
 	ctx, cancel := l.startContext(ctx)
@@ -81,7 +81,7 @@ func (c *Cluster) AddMember(ctx context.Context, opts ...MemberOption) (*Member,
 }
 
 func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, err error) {
-	ports, err := host.ReservePorts(2)
+	ports, err := host.ReservePorts(portsPerMember(l.cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +91,9 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 		return nil, err
 	}
 	m.learner.Store(o.learner)
+	if l.cfg.Failpoints {
+		m.fp.Port = ports.Ports[2]
+	}
 	announced := false
 	defer func() {
 		if err != nil {
@@ -119,6 +122,7 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 	if m.client, err = l.newClientAs([]string{m.ClientURL()}, anonymous); err != nil {
 		return nil, err
 	}
+	clientsRefuse(m)
 	if err := m.start(); err != nil {
 		return nil, err
 	}
@@ -131,6 +135,7 @@ func (l *local) addMemberLive(ctx context.Context, o memberOptions) (_ *Member, 
 			m.client = anon
 			return nil, err
 		}
+		clientsRefuse(m)
 		anon.Close()
 	}
 	l.extraPorts = append(l.extraPorts, ports)
@@ -163,13 +168,12 @@ func (l *local) waitJoined(ctx context.Context, m *Member) error {
 	var last error
 	started, restarted := time.Now(), false
 	var snapshotAt time.Time // when its log first said it applied a snapshot
-	for {
+	return poll(ctx, 5*time.Millisecond, func() (bool, error) {
 		if done, err := m.exited(); done {
-			return l.exitError(m, err)
+			return false, l.exitError(m, err)
 		}
-		last = l.joinedOnce(ctx, m, &target)
-		if last == nil {
-			return nil
+		if last = l.joinedOnce(ctx, m, &target); last == nil {
+			return true, nil
 		}
 		if !restarted && snapshotAt.IsZero() && strings.Contains(m.Logs(), `"applied snapshot"`) {
 			snapshotAt = time.Now()
@@ -180,16 +184,10 @@ func (l *local) waitJoined(ctx context.Context, m *Member) error {
 			if p, _ := m.signal(syscall.SIGKILL, Killed); p != nil {
 				<-p.done
 			}
-			if err := m.start(); err != nil {
-				return err
-			}
+			return false, m.start()
 		}
-		select {
-		case <-ctx.Done():
-			return l.timeoutError(ctx, "new member "+m.name+" to serve", last)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+		return false, nil
+	}, func() error { return l.timeoutError(ctx, "new member "+m.name+" to serve", last) })
 }
 
 func (l *local) joinedOnce(ctx context.Context, m *Member, target *uint64) error {

@@ -54,28 +54,10 @@ func (l *local) moveLeader(ctx context.Context, m *Member) error {
 		return errors.New("etcdtest: MoveLeader(nil): name the member to lead, e.g. cluster.MoveLeader(ctx, cluster.Member(1))")
 	}
 	op := "MoveLeader(" + m.name + ")"
-	if m.l != l {
-		return fmt.Errorf("etcdtest: %s: %s is not a member of this cluster (a member of another cluster?); pass one of this cluster's Members()", op, m.name)
+	group, err := l.leadable(op, m)
+	if err != nil {
+		return err
 	}
-	if st := m.State(); st != Running {
-		fix := "pick a running member"
-		switch st {
-		case Paused:
-			fix = "Resume it first"
-		case Killed, Stopped, Exited:
-			fix = "Restart it first"
-		}
-		return fmt.Errorf("etcdtest: %s: member %s is %s and cannot lead: %s", op, m.name, st, fix)
-	}
-	group := l.majority()
-	if group == nil {
-		return fmt.Errorf("etcdtest: %s: fewer than a majority of the members are running and connected to each other, so there is no leader to hand over; Resume, Restart or Heal first", op)
-	}
-	if !slices.Contains(group, m) {
-		return fmt.Errorf("etcdtest: %s: member %s is cut off from the majority {%s} by network faults (%s): a leader must reach a majority; Heal first",
-			op, m.name, memberNames(group), l.networkFaults())
-	}
-
 	ctx, cancel := context.WithTimeout(ctx, l.settleTimeout())
 	defer cancel()
 	// Each attempt is bounded: etcd waits for the transfer until the RPC's
@@ -121,6 +103,34 @@ func (l *local) moveLeader(ctx context.Context, m *Member) error {
 	}
 }
 
+// leadable returns the majority group m can lead, or why m cannot lead
+// now — checked before anything is sent, as etcd would wait out its
+// request timeout for a target that cannot take over.
+func (l *local) leadable(op string, m *Member) ([]*Member, error) {
+	if m.l != l {
+		return nil, fmt.Errorf("etcdtest: %s: %s is not a member of this cluster (a member of another cluster?); pass one of this cluster's Members()", op, m.name)
+	}
+	if st := m.State(); st != Running {
+		fix := "pick a running member"
+		switch st {
+		case Paused:
+			fix = "Resume it first"
+		case Killed, Stopped, Exited:
+			fix = "Restart it first"
+		}
+		return nil, fmt.Errorf("etcdtest: %s: member %s is %s and cannot lead: %s", op, m.name, st, fix)
+	}
+	group := l.majority()
+	if group == nil {
+		return nil, fmt.Errorf("etcdtest: %s: fewer than a majority of the members are running and connected to each other, so there is no leader to hand over; Resume, Restart or Heal first", op)
+	}
+	if !slices.Contains(group, m) {
+		return nil, fmt.Errorf("etcdtest: %s: member %s is cut off from the majority {%s} by network faults (%s): a leader must reach a majority; Heal first",
+			op, m.name, memberNames(group), l.networkFaults())
+	}
+	return group, nil
+}
+
 // leaderOf returns the leader the settled group agrees on.
 func (l *local) leaderOf(ctx context.Context, group []*Member) (*Member, error) {
 	views := l.leaderViews(ctx, group)
@@ -133,16 +143,18 @@ func (l *local) leaderOf(ctx context.Context, group []*Member) (*Member, error) 
 // agreeOn waits until every member of group follows m and a read through
 // each succeeds, or ctx ends; it returns the last disagreement.
 func (l *local) agreeOn(ctx context.Context, group []*Member, m *Member) error {
-	var behind []string
+	var views []leaderView
 	return poll(ctx, 2*time.Millisecond, func() (bool, error) {
-		behind = nil
-		for i, v := range l.leaderViews(ctx, group) {
+		var ok bool
+		views, ok = l.agreement(ctx, group, m)
+		return ok, nil
+	}, func() error {
+		var behind []string
+		for i, v := range views {
 			if v.err != nil || v.leader != m.id {
 				behind = append(behind, group[i].name)
 			}
 		}
-		return behind == nil && l.readThroughEach(ctx, group), nil
-	}, func() error {
 		if behind == nil {
 			return fmt.Errorf("every member follows %s, but a read through one of them kept failing", m.name)
 		}

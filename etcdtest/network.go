@@ -80,7 +80,7 @@ func (c *Cluster) Heal() error {
 	if err != nil {
 		return err
 	}
-	l.faults.clear()
+	l.faults.Clear()
 	l.enforce()
 	return l.settle(context.Background(), "Heal")
 }
@@ -89,7 +89,7 @@ func (l *local) partition(groups []int) error {
 	if !partitionsSupported {
 		return errors.New("etcdtest: network partitions need to know who opened each peer connection: from Linux's /proc, or from lsof where there is none; put lsof on PATH")
 	}
-	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithGroups(groups) })
+	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithGroups(groups) })
 	l.enforce()
 	return nil
 }
@@ -97,6 +97,7 @@ func (l *local) partition(groups []int) error {
 // enforce has every peer proxy apply the current faults to the connections
 // it holds.
 func (l *local) enforce() {
+	l.madeNet.Note(l.networkFaults() != "")
 	for _, m := range l.members() {
 		m.proxy.Enforce()
 	}
@@ -104,9 +105,9 @@ func (l *local) enforce() {
 
 // Delay adds latency d to every peer message sent or received by the given
 // members (every member when none are given): each chunk of raft traffic on
-// a link that touches one of them is delivered d after the proxy read it,
+// a route that touches one of them is delivered d after the proxy read it,
 // in order, in each direction, so a round trip between two members grows by
-// 2d. Connection setup is not delayed. A link's latency is the larger of its
+// 2d. Connection setup is not delayed. A route's latency is the larger of its
 // two members' settings; Delay(0, ...) removes it for those members and
 // Heal for all. It returns at once: latency churns elections rather than
 // settling into a new state, so it does not wait for a leader.
@@ -126,15 +127,15 @@ func (c *Cluster) Delay(d time.Duration, members ...int) error {
 	if err != nil {
 		return err
 	}
-	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithDelay(d, targets...) })
+	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithDelay(d, targets...) })
 	l.enforce()
 	return nil
 }
 
 // Drop loses the given fraction of the peer traffic sent or received by the
 // given members (every member when none are given): rate 0.3 loses about
-// 30% of the chunks of raft traffic on links touching them, 1 loses all, 0
-// removes the fault for those members (Heal removes it for all). A link's
+// 30% of the chunks of raft traffic on routes touching them, 1 loses all, 0
+// removes the fault for those members (Heal removes it for all). A route's
 // rate is the larger of its two members' settings.
 //
 // A lost chunk takes its TCP connection with it: the proxy discards it and
@@ -160,7 +161,7 @@ func (c *Cluster) Drop(rate float64, members ...int) error {
 	if err != nil {
 		return err
 	}
-	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithDrop(rate, targets...) })
+	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithDrop(rate, targets...) })
 	l.enforce()
 	l.route(l.majority()) // the shared client avoids members lost entirely
 	return nil
@@ -188,18 +189,18 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 	if err := l.checkIndexes("CutOneWay", slices.Concat(from, to)...); err != nil {
 		return err
 	}
-	var cuts []netfault.Link
+	var cuts []netfault.Route
 	for _, a := range from {
 		for _, b := range to {
 			if a != b {
-				cuts = append(cuts, netfault.Link{From: a, To: b})
+				cuts = append(cuts, netfault.Route{From: a, To: b})
 			}
 		}
 	}
 	if len(cuts) == 0 {
 		return fmt.Errorf("etcdtest: CutOneWay(%v, %v) cuts nothing: a member always reaches itself; name different members on each side", from, to)
 	}
-	l.faults.update(func(f *netfault.Faults) *netfault.Faults { return f.WithCut(cuts...) })
+	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithCut(cuts...) })
 	l.enforce()
 	return l.settle(context.Background(), op)
 }
@@ -250,7 +251,7 @@ func (c *Cluster) NetworkFaults() string {
 }
 
 func (l *local) networkFaults() string {
-	return l.faults.load().Describe(func(i int) string {
+	return l.faults.Load().Describe(func(i int) string {
 		if i >= 0 && i < len(l.members()) {
 			return l.members()[i].name
 		}

@@ -73,7 +73,7 @@ func (c *Cluster) progress(ctx context.Context) string {
 
 func (l *local) progress(ctx context.Context) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%x (etcd %s), ", l.id, l.bin.version)
+	fmt.Fprintf(&b, "%x (etcd %s), ", l.id, l.bin.Version)
 	if isDone(l.stopped) {
 		b.WriteString("stopped\n")
 		return b.String()

@@ -29,7 +29,7 @@ import (
 func (m *Member) Version() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.bin.version.String()
+	return m.bin.Version.String()
 }
 
 // RestartOn restarts the member, with its name, URLs and data, on another
@@ -49,52 +49,33 @@ func (m *Member) Version() string {
 // time) and the wait; without a deadline, Config.StartTimeout bounds the
 // wait.
 func (m *Member) RestartOn(ctx context.Context, release string) error {
-	l, err := m.local("RestartOn")
+	l, err := m.restartable("RestartOn")
 	if err != nil {
 		return err
-	}
-	if m.State() == Removed {
-		return fmt.Errorf("etcdtest: RestartOn(%s): it was removed from the cluster (RemoveMember); AddMember adds a new one", m.name)
 	}
 	bin, err := binaryFor(ctx, release)
 	if err != nil {
 		return fmt.Errorf("etcdtest: RestartOn(%s, %q): %w", m.name, release, err)
 	}
 	m.mu.Lock()
-	cur := m.bin.version
+	cur := m.bin.Version
 	m.mu.Unlock()
-	if bin.version.Major != cur.Major || bin.version.Minor > cur.Minor+1 || bin.version.Minor+1 < cur.Minor {
+	if bin.Version.Major != cur.Major || bin.Version.Minor > cur.Minor+1 || bin.Version.Minor+1 < cur.Minor {
 		return fmt.Errorf("etcdtest: RestartOn(%s, %q): etcd changes one minor release at a time, and %s → %s is %s; go through each release in between (e.g. v3.5 → v3.6 → v3.7)",
-			m.name, release, cur, bin.version, jump(cur, bin.version))
+			m.name, release, cur, bin.Version, jump(cur, bin.Version))
 	}
-	if bin.version.Minor < cur.Minor {
+	if bin.Version.Minor < cur.Minor {
 		cv, err := l.clusterVersion(ctx)
 		if err != nil {
 			return fmt.Errorf("etcdtest: RestartOn(%s, %q): read the cluster version: %w", m.name, release, err)
 		}
-		if below(bin.version, cv) {
+		if below(bin.Version, cv) {
 			return fmt.Errorf("etcdtest: RestartOn(%s, %q): the cluster runs at version %s, and etcd refuses a member below it; "+
 				"downgrading a cluster takes etcd's downgrade procedure first (etcdctl downgrade enable %d.%d), which the toolkit does not run for you",
-				m.name, release, cv, bin.version.Major, bin.version.Minor)
+				m.name, release, cv, bin.Version.Major, bin.Version.Minor)
 		}
 	}
-	ctx, cancel := l.startContext(ctx)
-	defer cancel()
-	if m.Running() {
-		if err := m.Stop(ctx); err != nil {
-			return err
-		}
-	}
-	m.mu.Lock()
-	m.bin = bin
-	m.mu.Unlock()
-	if err := m.start(); err != nil {
-		return err
-	}
-	if err := l.waitServing(ctx, m); err != nil {
-		return err
-	}
-	return l.settle(ctx, "RestartOn("+m.name+", "+bin.version.String()+")")
+	return m.restart(ctx, l, &bin, "RestartOn("+m.name+", "+bin.Version.String()+")")
 }
 
 func jump(from, to version) string {
@@ -117,7 +98,7 @@ func below(v version, cv string) bool {
 // that executable.
 func binaryFor(ctx context.Context, release string) (etcdBinary, error) {
 	if strings.ContainsRune(release, '/') {
-		return inspectBinary(ctx, release, "the path given")
+		return provision.Inspect(ctx, release, "the path given")
 	}
 	v, err := provision.ParseVersion(release)
 	if err != nil {
@@ -126,7 +107,7 @@ func binaryFor(ctx context.Context, release string) (etcdBinary, error) {
 	if !v.AtLeast(3, 5) {
 		return etcdBinary{}, fmt.Errorf("managed builds start at v3.5; for etcd 3.4 pass the path of an installed etcd (Debian: /usr/bin/etcd)")
 	}
-	return managedBinary(ctx, release)
+	return provision.Managed(ctx, release)
 }
 
 // ClusterVersion returns the version the cluster runs at, as etcd reports

@@ -58,7 +58,7 @@ var _ = Describe("Rolling version changes", func() {
 			GinkgoHelper()
 			c, err := etcdtest.Start(context.Background(), cfg)
 			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(func(ctx SpecContext) { Expect(c.Stop(ctx)).To(Succeed()) }, NodeTimeout(etcdtest.StopTimeout))
+			DeferCleanup(func(ctx SpecContext) { Expect(c.Stop(ctx)).To(Succeed()) }, NodeTimeout(20*time.Second))
 			return c
 		}
 

@@ -26,7 +26,7 @@ import (
 type security struct {
 	// Files, in the cluster's directory (0600) or named by the environment.
 	caFile, certFile, keyFile string // the client's: what users need to bring their own client
-	serverCert, serverKey     string // the members': serving and peer certificate
+	memberCert, memberKey     string // the members': serving and peer certificate
 
 	client *tls.Config // clients' config; nil without TLS
 	peerIn *tls.Config // the peer proxy accepting members' connections
@@ -50,7 +50,7 @@ func newClusterSecurity(dir string, cfg Config) (*security, error) {
 		return nil, fmt.Errorf("etcdtest: generate the cluster's TLS certificates in %s: %w", dir, err)
 	}
 	s.caFile, s.certFile, s.keyFile = cs.CAFile, cs.ClientCertFile, cs.ClientKeyFile
-	s.serverCert, s.serverKey = cs.MemberCertFile, cs.MemberKeyFile
+	s.memberCert, s.memberKey = cs.MemberCertFile, cs.MemberKeyFile
 	s.client = &tls.Config{RootCAs: cs.Pool, Certificates: []tls.Certificate{cs.Client}, MinVersion: tls.VersionTLS12}
 	s.peerIn = &tls.Config{Certificates: []tls.Certificate{cs.Member}, ClientCAs: cs.Pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
 	s.peerTo = &tls.Config{Certificates: []tls.Certificate{cs.Member}, RootCAs: cs.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
@@ -112,20 +112,6 @@ func (s *security) scheme() string {
 	return "http"
 }
 
-// TLSConfig returns the TLS configuration a client of this cluster needs:
-// the cluster's CA and the client certificate. It is nil when the cluster
-// does not use TLS (Config.TLS off, or an external cluster without TLS
-// settings). Each call returns a new copy.
-//
-//	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), TLS: c.TLSConfig()})
-func (c *Cluster) TLSConfig() *tls.Config {
-	s := c.core().sec
-	if !s.tls() {
-		return nil
-	}
-	return s.client.Clone()
-}
-
 // TLSFiles returns the paths of the PEM files a client configured by files
 // needs (etcdctl --cacert, --cert, --key): the CA that signed the members'
 // certificates, and the client certificate and its private key. Each is ""
@@ -139,16 +125,6 @@ func (c *Cluster) TLSFiles() (ca, cert, key string) {
 		return s.caFile, s.certFile, s.keyFile
 	}
 	return "", "", ""
-}
-
-// Credentials returns the user name and password clients log in with:
-// root and a generated password with Config.Auth, the configured ones
-// against an external cluster, or two empty strings without auth.
-func (c *Cluster) Credentials() (user, password string) {
-	if s := c.core().sec; s != nil {
-		return s.user, s.password
-	}
-	return "", ""
 }
 
 // enableAuth turns etcd's authentication on (Config.Auth) once the cluster

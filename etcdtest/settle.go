@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // NoSettle makes fault and repair methods (Kill, Stop, Pause, Resume,
@@ -70,12 +71,12 @@ func (c *Cluster) Settle(ctx context.Context) error {
 // settle is the last step of every fault and repair method: it settles
 // unless NoSettle is in force, and routes the shared client either way.
 // ctx bounds it besides the settle timeout.
-func (c *local) settle(ctx context.Context, op string) error {
-	if c.noSettle.Load() > 0 {
-		c.route(c.majority())
+func (l *local) settle(ctx context.Context, op string) error {
+	if l.noSettle.Load() > 0 {
+		l.route(l.majority())
 		return nil
 	}
-	return c.settleContext(ctx, op)
+	return l.settleContext(ctx, op)
 }
 
 // settleTimeout bounds one settling: 100 election timeouts (10 s by
@@ -83,51 +84,53 @@ func (c *local) settle(ctx context.Context, op string) error {
 // loaded one (ginkgo -p, several packages at once on 2 cores) heartbeats
 // come late, elections repeat, and a settle that gives up early fails a
 // spec that would have passed.
-func (c *local) settleTimeout() time.Duration {
-	return 100 * c.cfg.ElectionTimeout
+func (l *local) settleTimeout() time.Duration {
+	return 100 * l.cfg.ElectionTimeout
 }
 
-func (c *local) settleContext(ctx context.Context, op string) error {
-	group := c.majority()
-	c.route(group)
+func (l *local) settleContext(ctx context.Context, op string) error {
+	group := l.majority()
+	l.route(group)
 	if group == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.settleTimeout())
+	ctx, cancel := context.WithTimeout(ctx, l.settleTimeout())
 	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		views := c.leaderViews(ctx, group)
-		if agreed(views, group) && c.readThroughEach(ctx, group) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return c.settleError(ctx, op, group, views)
-		case <-tick.C:
-		}
-		if g := c.majority(); !slices.Equal(g, group) {
+	var views []leaderView
+	return poll(ctx, 5*time.Millisecond, func() (bool, error) {
+		if g := l.majority(); !slices.Equal(g, group) {
 			// A member died or the network changed meanwhile: settle what is left.
 			group = g
-			c.route(group)
-			if group == nil {
-				return nil
+			if l.route(group); group == nil {
+				return true, nil
 			}
 		}
-	}
+		var ok bool
+		views, ok = l.agreement(ctx, group, nil)
+		return ok, nil
+	}, func() error { return l.settleError(ctx, op, group, views) })
+}
+
+// agreement asks once whether every member of group follows one leader in
+// group — want, when it is not nil — and serves a linearizable read
+// through it: what settling (and MoveLeader, for its target) waits for.
+// It returns what each member said of the leader.
+func (l *local) agreement(ctx context.Context, group []*Member, want *Member) ([]leaderView, bool) {
+	views := l.leaderViews(ctx, group)
+	ok := agreed(views, group) && (want == nil || views[0].leader == want.id)
+	return views, ok && l.readThroughEach(ctx, group)
 }
 
 // majority returns the members that can make progress together (see
 // netfault.Majority), in index order; nil when none can.
-func (c *local) majority() []*Member {
-	ms := c.members()
+func (l *local) majority() []*Member {
+	ms := l.members()
 	facts := make([]netfault.Member, len(ms))
 	for i, m := range ms {
 		facts[i] = netfault.Member{Up: m.State() == Running, Votes: m.votes()}
 	}
 	var group []*Member
-	for _, i := range netfault.Majority(facts, c.faults.load().Reaches) {
+	for _, i := range netfault.Majority(facts, l.faults.Load().Reaches) {
 		group = append(group, ms[i])
 	}
 	return group
@@ -140,7 +143,7 @@ type leaderView struct {
 }
 
 // leaderViews asks each member of group for the raft leader it follows.
-func (c *local) leaderViews(ctx context.Context, group []*Member) []leaderView {
+func (l *local) leaderViews(ctx context.Context, group []*Member) []leaderView {
 	views := make([]leaderView, len(group))
 	eachAtOnce(ctx, group, 250*time.Millisecond, func(ctx context.Context, i int, m *Member) {
 		st, err := m.status(ctx)
@@ -160,7 +163,7 @@ func (c *local) leaderViews(ctx context.Context, group []*Member) []leaderView {
 // such as a proposal it forwards to the leader, which etcd then answers
 // after its 5 s request timeout. A read's ReadIndex takes the same path
 // both ways, so once it succeeds through every member, their streams carry.
-func (c *local) readThroughEach(ctx context.Context, group []*Member) bool {
+func (l *local) readThroughEach(ctx context.Context, group []*Member) bool {
 	ok := make([]bool, len(group))
 	eachAtOnce(ctx, group, 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
 		if m.learner.Load() {
@@ -183,7 +186,7 @@ func agreed(views []leaderView, group []*Member) bool {
 	return slices.ContainsFunc(group, func(m *Member) bool { return m.id == views[0].leader })
 }
 
-func (c *local) settleError(ctx context.Context, op string, group []*Member, views []leaderView) error {
+func (l *local) settleError(ctx context.Context, op string, group []*Member, views []leaderView) error {
 	var names, seen []string
 	for i, m := range group {
 		names = append(names, m.name)
@@ -192,10 +195,10 @@ func (c *local) settleError(ctx context.Context, op string, group []*Member, vie
 			seen = append(seen, fmt.Sprintf("%s: %v", m.name, v.err))
 		case v.leader == 0:
 			seen = append(seen, m.name+" follows no leader")
-		case c.memberByID(v.leader) == nil:
+		case l.memberByID(v.leader) == nil:
 			seen = append(seen, fmt.Sprintf("%s follows %x, not a member", m.name, v.leader))
 		default:
-			l := c.memberByID(v.leader)
+			l := l.memberByID(v.leader)
 			seen = append(seen, fmt.Sprintf("%s follows %s (%s)", m.name, l.name, l.State()))
 		}
 	}
@@ -207,9 +210,9 @@ func (c *local) settleError(ctx context.Context, op string, group []*Member, vie
 	fmt.Fprintf(&b, "etcdtest: %s: members {%s} %s within %v (%v): %s.\n"+
 		"The fault stays in effect. On a loaded machine raise Config.ElectionTimeout or give more time with Settle(ctx); "+
 		"to test the leaderless window itself, use Cluster.NoSettle. The members' logs say why:",
-		op, strings.Join(names, " "), what, c.settleTimeout(), context.Cause(ctx), strings.Join(seen, "; "))
+		op, strings.Join(names, " "), what, l.settleTimeout(), context.Cause(ctx), strings.Join(seen, "; "))
 	for _, m := range group {
-		fmt.Fprintf(&b, "\n--- last lines of %s's log ---\n%s", m.name, tail(m.Logs(), 1200))
+		fmt.Fprintf(&b, "\n--- last lines of %s's log ---\n%s", m.name, proc.Tail(m.Logs(), 1200))
 	}
 	return fmt.Errorf("%s", b.String())
 }
@@ -217,9 +220,9 @@ func (c *local) settleError(ctx context.Context, op string, group []*Member, vie
 // route points the shared client at group, the members that can serve; a
 // request sent to a paused, dead or cut-off member would wait for its
 // deadline. Without a majority it keeps every member that runs.
-func (c *local) route(group []*Member) {
+func (l *local) route(group []*Member) {
 	if group == nil {
-		for _, m := range c.members() {
+		for _, m := range l.members() {
 			if m.State() == Running {
 				group = append(group, m)
 			}
@@ -234,10 +237,10 @@ func (c *local) route(group []*Member) {
 	if len(eps) == 0 {
 		return // nothing can serve; keep the endpoints, for when members return
 	}
-	c.routeMu.Lock()
-	defer c.routeMu.Unlock()
-	if c.client == nil || slices.Equal(c.client.Endpoints(), eps) {
+	l.routeMu.Lock()
+	defer l.routeMu.Unlock()
+	if l.client == nil || slices.Equal(l.client.Endpoints(), eps) {
 		return
 	}
-	c.client.SetEndpoints(eps...)
+	l.client.SetEndpoints(eps...)
 }

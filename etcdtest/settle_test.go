@@ -125,7 +125,7 @@ var _ = Describe("Settled faults", Ordered, func() {
 		Expect(c.Client().Endpoints()).To(ConsistOf(c.Endpoints()))
 	}, SpecTimeout(time.Minute))
 
-	Describe("the README's pattern: AfterEach(Reset) runs before the spec's DeferCleanup(Resume)", func() {
+	Describe("a Reset in AfterEach, which runs before the spec's DeferCleanup(Resume)", func() {
 		AfterEach(func(ctx SpecContext) {
 			Expect(c.Reset(ctx)).To(Succeed()) // ctx has no deadline: only the toolkit can keep this from hanging
 		}, NodeTimeout(30*time.Second))

@@ -22,15 +22,12 @@ package etcdtest
 // restore) and readiness checks them as usual.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/provision"
@@ -109,14 +106,14 @@ func (l *local) restoreSnapshot(ctx context.Context) error {
 		return nil
 	}
 	fix := "point Config.Snapshot at a file saved by Member.Snapshot or etcdctl snapshot save" // withDefaults checked it exists
-	tool, err := l.restorer(ctx)
+	tool, err := provision.Restorer(ctx, l.bin)
 	if err != nil {
 		return err
 	}
 	members := l.members()
 	errs := make([]error, len(members))
 	eachAtOnce(ctx, members, l.cfg.StartTimeout, func(ctx context.Context, i int, m *Member) {
-		errs[i] = tool.restore(ctx, l.restoreArgs(m, file))
+		errs[i] = tool.Restore(ctx, l.restoreArgs(m, file))
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -141,45 +138,4 @@ func (l *local) restoreArgs(m *Member, file string) []string {
 		}
 	}
 	return a
-}
-
-// snapshotTool is an executable that runs "snapshot restore".
-type snapshotTool struct {
-	path string
-	env  []string // extra environment (ETCDCTL_API=3 for etcdctl 3.4)
-}
-
-func (t snapshotTool) String() string { return t.path }
-
-func (t snapshotTool) restore(ctx context.Context, args []string) error {
-	cmd := exec.CommandContext(ctx, t.path, args...)
-	cmd.Env = append(os.Environ(), t.env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%w: %s", err, strings.TrimSpace(tail(out.String(), 1500)))
-	}
-	return nil
-}
-
-// restorer finds the tool that restores snapshots for this cluster's etcd:
-// an etcdutl (3.5+) or etcdctl (3.4) next to the etcd binary, else for 3.5+
-// a managed build of etcdutl at the binary's version.
-func (l *local) restorer(ctx context.Context) (snapshotTool, error) {
-	v := l.bin.version
-	dir := filepath.Dir(l.bin.path)
-	if !v.AtLeast(3, 5) {
-		ctl := filepath.Join(dir, "etcdctl")
-		if isFile(ctl) {
-			return snapshotTool{path: ctl, env: []string{"ETCDCTL_API=3"}}, nil
-		}
-		return snapshotTool{}, fmt.Errorf("etcdtest: Config.Snapshot on etcd %s needs etcdctl %s next to %s to restore it (etcdutl, which managed builds provide, starts at 3.5): "+
-			"install it (Debian: apt-get install etcd-client) or use etcd 3.5 or later", v, v, l.bin.path)
-	}
-	utl, err := provision.Etcdutl(ctx, dir, v)
-	if err != nil {
-		return snapshotTool{}, fmt.Errorf("etcdtest: Config.Snapshot needs etcdutl %s to restore it: %w", v, err)
-	}
-	return snapshotTool{path: utl}, nil
 }

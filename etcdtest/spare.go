@@ -91,11 +91,11 @@ func spareKey(cfg Config, bin etcdBinary, bins []etcdBinary) (string, bool) {
 		return "", false
 	}
 	cfg.Spare = false
-	cfg.Binary, cfg.Version = bin.path, ""
+	cfg.Binary, cfg.Version = bin.Path, ""
 	cfg.MemberVersions = nil
 	var paths []string
 	for _, b := range bins {
-		paths = append(paths, b.path)
+		paths = append(paths, b.Path)
 	}
 	return fmt.Sprintf("%#v members=%q", cfg, paths), true
 }
@@ -107,7 +107,7 @@ func fileStamps(cfg Config, bins []etcdBinary) string {
 	var b strings.Builder
 	paths := []string{cfg.Snapshot}
 	for _, bin := range bins {
-		paths = append(paths, bin.path)
+		paths = append(paths, bin.Path)
 	}
 	for _, p := range slices.Compact(paths) {
 		if p == "" {
@@ -185,7 +185,7 @@ func (s *spare) discard() {
 	s.cancel()
 	<-s.ready
 	if s.l != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
 		s.l.teardown(ctx)
 	}

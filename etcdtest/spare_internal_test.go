@@ -10,7 +10,7 @@ import (
 // A spare is handed only to an equal config: every field of Config but
 // Spare takes part, including fields added after this test was written.
 func TestSpareKeyTellsEveryFieldApart(t *testing.T) {
-	bin := etcdBinary{path: "/bin/etcd"}
+	bin := etcdBinary{Path: "/bin/etcd"}
 	base := Config{Size: 3, Spare: true}
 	key := func(cfg Config) string {
 		t.Helper()
@@ -27,7 +27,7 @@ func TestSpareKeyTellsEveryFieldApart(t *testing.T) {
 	if noSpare := key(Config{Size: 3}); noSpare != k0 {
 		t.Errorf("Spare itself changes the key")
 	}
-	if k, _ := spareKey(base, bin, []etcdBinary{bin, {path: "/other/etcd"}, bin}); k == k0 {
+	if k, _ := spareKey(base, bin, []etcdBinary{bin, {Path: "/other/etcd"}, bin}); k == k0 {
 		t.Errorf("a member on another binary gets the same key")
 	}
 	if _, ok := spareKey(Config{LogOutput: &bytes.Buffer{}}, bin, nil); ok {

@@ -90,8 +90,8 @@ var _ = Describe("A cluster with Config.TLS", func() {
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	It("serves a client the user builds from TLSConfig or from the files", func(ctx SpecContext) {
-		cli, err := ownClient(clientv3.Config{Endpoints: c.Endpoints(), TLS: c.TLSConfig()})
+	It("serves a client the user builds from ClientConfig's TLS or from the files", func(ctx SpecContext) {
+		cli, err := ownClient(clientv3.Config{Endpoints: c.Endpoints(), TLS: c.ClientConfig().TLS})
 		Expect(err).NotTo(HaveOccurred())
 		_, err = cli.Put(ctx, "/own", "v")
 		Expect(err).NotTo(HaveOccurred())
@@ -111,7 +111,7 @@ var _ = Describe("A cluster with Config.TLS", func() {
 	})
 
 	It("refuses a client without a client certificate, and a plain-text client", func() {
-		noCert := c.TLSConfig()
+		noCert := c.ClientConfig().TLS
 		noCert.Certificates = nil
 		cli, err := ownClient(clientv3.Config{Endpoints: c.Endpoints(), TLS: noCert})
 		Expect(err).NotTo(HaveOccurred())
@@ -124,7 +124,7 @@ var _ = Describe("A cluster with Config.TLS", func() {
 	})
 
 	It("refuses a peer connection without a certificate from the cluster's CA", func() {
-		noCert := c.TLSConfig()
+		noCert := c.ClientConfig().TLS
 		noCert.Certificates = nil
 		addr := strings.TrimPrefix(c.Member(1).PeerURL(), "https://")
 		conn, err := tls.Dial("tcp", addr, noCert)
@@ -155,7 +155,7 @@ var _ = Describe("A cluster with Config.Auth", func() {
 	BeforeEach(func() { c = start(etcdtest.Config{Auth: true}) })
 
 	It("has auth enabled with a root user, and its own clients log in", func(ctx SpecContext) {
-		user, pass := c.Credentials()
+		user, pass := c.ClientConfig().Username, c.ClientConfig().Password
 		Expect(user).To(Equal("root"))
 		Expect(pass).To(HaveLen(32))
 		seedScenario(ctx, c)
@@ -196,7 +196,7 @@ var _ = Describe("A cluster with Config.Auth", func() {
 var _ = Describe("A cluster with Config.TLS and Config.Auth", func() {
 	It("refuses a client that has the certificate but no credentials, and serves one with both", func(ctx SpecContext) {
 		c := start(etcdtest.Config{TLS: true, Auth: true})
-		cli, err := ownClient(clientv3.Config{Endpoints: c.Endpoints(), TLS: c.TLSConfig()})
+		cli, err := ownClient(clientv3.Config{Endpoints: c.Endpoints(), TLS: c.ClientConfig().TLS})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(refused(cli)).To(HaveOccurred())
 

@@ -148,7 +148,7 @@ func (n *Node) checkID(ctx context.Context, entries []entry) error {
 		return fmt.Errorf("locker: check ID %s: %w", n.id, err)
 	}
 	if alive {
-		return fmt.Errorf("%w: ID %q on %s", ErrDuplicateID, n.id, n.Path())
+		return fmt.Errorf("%w: ID %q on %s", ErrDuplicateID, n.id, n.keys.Path())
 	}
 	return nil
 }
@@ -201,10 +201,8 @@ func (n *Node) stepLocked(input func(m *machine, now time.Time)) {
 // ID is the node's ID: the last element of its key in etcd.
 func (n *Node) ID() string { return n.id }
 
-// Path is the election's path in etcd; the node's key is Path()+"/"+ID().
-func (n *Node) Path() string { return n.keys.Path() }
-
-// Layout names the election's keys in etcd.
+// Layout names the election's keys in etcd: its path (Layout().Path()),
+// every node's key and resign marker.
 func (n *Node) Layout() Layout { return n.keys }
 
 // Key is this node's key in etcd while it is in the election.

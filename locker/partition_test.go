@@ -31,7 +31,7 @@ func linkedNode(path, id string, members []int, opts ...locker.Option) (*etcdtes
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(link.Close)
 	n := newNode(link.Client(), path, append([]locker.Option{locker.WithID(id)}, opts...)...)
-	DeferCleanup(func() { link.Delay(0); link.Restore() }) // runs before n.Close
+	DeferCleanup(func() { link.Heal() }) // runs before n.Close
 	return link, n
 }
 
@@ -170,7 +170,7 @@ var _ = Describe("At most one node believes it is elected, under network faults"
 
 		// Property 7: restored, it finds its lease gone and rejoins with a
 		// new one at the back of the line, leaving no stale key.
-		link.Restore()
+		link.Heal()
 		rejoined(a, oldLease, token)
 		noStaleKeys(path)
 		Consistently(func() []string { return electedOf(nodes...) }).WithTimeout(300 * time.Millisecond).WithPolling(5 * time.Millisecond).

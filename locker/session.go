@@ -224,7 +224,7 @@ func (n *Node) removeStale(ctx context.Context, lease, modRev int64, try int) er
 		return fmt.Errorf("locker: create %s: %w", n.Key(), err)
 	}
 	if alive || try >= 3 {
-		return fmt.Errorf("%w: ID %q on %s (key held by lease %x)", ErrDuplicateID, n.id, n.Path(), lease)
+		return fmt.Errorf("%w: ID %q on %s (key held by lease %x)", ErrDuplicateID, n.id, n.keys.Path(), lease)
 	}
 	err = attempt(ctx, func(ctx context.Context) error {
 		_, err := n.client.Txn(ctx).

@@ -18,7 +18,7 @@ var _ = Describe("HaveAlarm", func() {
 		etcdtest.SkipIfExternal(cluster)
 		c, err := etcdtest.Start(ctx, etcdtest.Config{Binary: cluster.Binary(), QuotaBytes: 1 << 20})
 		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) { Expect(c.Stop(ctx)).To(Succeed()) }, NodeTimeout(etcdtest.StopTimeout))
+		DeferCleanup(func(ctx SpecContext) { Expect(c.Stop(ctx)).To(Succeed()) }, NodeTimeout(20*time.Second))
 		small = c
 	})
 

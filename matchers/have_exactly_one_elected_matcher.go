@@ -141,8 +141,8 @@ func describeAll(views []nodeView) string {
 	}
 	read := map[string]bool{}
 	for _, v := range views {
-		if v.node != nil && !read[v.node.Path()] {
-			read[v.node.Path()] = true
+		if v.node != nil && !read[v.node.Layout().Path()] {
+			read[v.node.Layout().Path()] = true
 			b.WriteString(etcdSays(v.node.Client(), v.node.Layout()))
 		}
 	}

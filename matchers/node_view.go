@@ -124,7 +124,7 @@ func (v nodeView) name() string {
 	if v.node == nil {
 		return fmt.Sprintf("elector %q", v.id())
 	}
-	return fmt.Sprintf("node %q on %s", v.node.ID(), v.node.Path())
+	return fmt.Sprintf("node %q on %s", v.node.ID(), v.node.Layout().Path())
 }
 
 // id is the ID of whatever the view is of.

@@ -55,7 +55,7 @@ var _ = Describe("A client cut off by its ClientLink", func() {
 			Should(matchers.HaveValue("me"), "keep-alives hold the lease past its TTL")
 
 		link.Cut() // a pulled cable: the client's keep-alives vanish
-		DeferCleanup(link.Restore)
+		DeferCleanup(link.Heal)
 
 		// etcd expires the lease after its TTL (and its expiry check, every 0.5 s).
 		Eventually(owner).WithContext(ctx).WithTimeout(5 * time.Second).Should(matchers.BeMissing())
@@ -64,13 +64,13 @@ var _ = Describe("A client cut off by its ClientLink", func() {
 		Expect(ttlNow.TTL).To(BeEquivalentTo(-1), "etcd no longer knows the lease")
 
 		// Reconnected, the client learns the lease is gone: KeepAlive's channel closes.
-		link.Restore()
+		link.Heal()
 		Eventually(keepAlive).WithContext(ctx).WithTimeout(5 * time.Second).Should(BeClosed())
 	}, SpecTimeout(30*time.Second))
 
 	It("fails the cut-off client's calls while the cluster serves everyone else", func(ctx SpecContext) {
 		link.Cut()
-		DeferCleanup(link.Restore)
+		DeferCleanup(link.Heal)
 
 		// A cut is silent: only the caller's deadline ends the call.
 		call, cancel := context.WithTimeout(ctx, 500*time.Millisecond)

@@ -34,13 +34,12 @@ var _ = Describe("Isolating the raft leader", func() {
 		var err error
 		leader, err = cluster.Leader(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		i := indexOf(leader)
-
 		// Isolate returns once the other two agree on a new raft leader, so
 		// the next line can write through one of them at its first attempt.
-		Expect(cluster.Isolate(i)).To(Succeed())
+		// A member's Index is the int the fault methods take.
+		Expect(cluster.Isolate(leader.Index())).To(Succeed())
 		DeferCleanup(cluster.Heal) // returns once all three agree on one leader again
-		majority = cluster.Member((i + 1) % len(cluster.Members()))
+		majority = cluster.Member((leader.Index() + 1) % len(cluster.Members()))
 	}, NodeTimeout(20*time.Second))
 
 	It("has the other members elect a new leader and keep serving", func(ctx SpecContext) {
@@ -65,15 +64,3 @@ var _ = Describe("Isolating the raft leader", func() {
 			Should(matchers.HaveValue("written during the partition"))
 	}, SpecTimeout(20*time.Second))
 })
-
-// indexOf returns the index of member m, which Isolate and Partition take.
-func indexOf(m *etcdtest.Member) int {
-	GinkgoHelper()
-	for i, member := range cluster.Members() {
-		if member == m {
-			return i
-		}
-	}
-	Fail(m.Name() + " is not a member of the cluster")
-	return -1
-}

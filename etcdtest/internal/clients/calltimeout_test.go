@@ -188,3 +188,44 @@ func TestStreamsGetNoDeadline(t *testing.T) {
 		}
 	}
 }
+
+func TestARefusedCallAnswersAtOnceWithoutReachingTheMember(t *testing.T) {
+	for _, tc := range calls {
+		t.Run(tc.method, func(t *testing.T) {
+			f := &member{} // would never answer
+			cli := newClient(f, time.Hour)
+			down := errors.New("member is killed")
+			var asked []string
+			Refuse(cli, func(method string) error { asked = append(asked, method); return down })
+			start := time.Now()
+			err := tc.call(context.Background(), cli)
+			if !errors.Is(err, down) {
+				t.Fatalf("%s returned %v; want the refusal", tc.method, err)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("%s took %v to be refused; want at once", tc.method, took)
+			}
+			if _, called := f.deadline(tc.method); called {
+				t.Errorf("%s reached the member although refused", tc.method)
+			}
+			if !slices.Equal(asked, []string{tc.method}) {
+				t.Errorf("refuse was asked about %q; want [%s]", asked, tc.method)
+			}
+		})
+	}
+}
+
+func TestACallThatIsNotRefusedGoesThrough(t *testing.T) {
+	f := &member{answer: true}
+	cli := newClient(f, time.Hour)
+	Refuse(cli, func(string) error { return nil }) // the member runs
+	if _, err := cli.Put(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, called := f.deadline("Put"); !called {
+		t.Error("Put did not reach the member")
+	}
+	if _, err := cli.Txn(context.Background()).Commit(); err != nil {
+		t.Fatal(err)
+	}
+}

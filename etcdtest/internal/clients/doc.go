@@ -11,7 +11,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	clients.WithCallTimeout(cli, 5*time.Second, func(method string, endpoints []string, d time.Duration, err error) error {
+//	clients.WithCallTimeout(cli, 5*time.Second, func(ctx context.Context, method string, endpoints []string, d time.Duration, err error) error {
 //		return fmt.Errorf("%s: no answer from %v within %v: %w", method, endpoints, d, err)
 //	})
 //	_, err = cli.Get(context.Background(), "k") // ends within 5s

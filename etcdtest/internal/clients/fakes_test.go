@@ -74,7 +74,7 @@ type timeoutError struct {
 	err       error
 }
 
-func newTimeoutError(method string, endpoints []string, d time.Duration, err error) error {
+func newTimeoutError(_ context.Context, method string, endpoints []string, d time.Duration, err error) error {
 	return &timeoutError{method, endpoints, d, err}
 }
 

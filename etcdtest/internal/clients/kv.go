@@ -34,6 +34,9 @@ func (k timedKV) Do(ctx context.Context, op clientv3.Op) (clientv3.OpResponse, e
 // Txn counts the default deadline from Txn, not Commit: a transaction is
 // built and committed in one expression.
 func (k timedKV) Txn(ctx context.Context) clientv3.Txn {
+	if err := k.t.refused("Txn"); err != nil {
+		return refusedTxn{err}
+	}
 	if _, ok := ctx.Deadline(); ok {
 		return k.KV.Txn(ctx)
 	}
@@ -63,3 +66,11 @@ func (x *timedTxn) Commit() (*clientv3.TxnResponse, error) {
 	r, err := x.Txn.Commit()
 	return r, x.t.check(x.ctx, x.cctx, "Txn", "", err)
 }
+
+// refusedTxn is a transaction on a client that refuses calls (Refuse).
+type refusedTxn struct{ err error }
+
+func (x refusedTxn) If(...clientv3.Cmp) clientv3.Txn        { return x }
+func (x refusedTxn) Then(...clientv3.Op) clientv3.Txn       { return x }
+func (x refusedTxn) Else(...clientv3.Op) clientv3.Txn       { return x }
+func (x refusedTxn) Commit() (*clientv3.TxnResponse, error) { return nil, x.err }

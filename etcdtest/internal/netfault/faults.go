@@ -9,16 +9,16 @@ import (
 	"time"
 )
 
-// Link is a direction between two members: From's bytes towards To.
-type Link struct{ From, To int }
+// Route is a direction between two members: From's bytes towards To.
+type Route struct{ From, To int }
 
-// Faults is one immutable snapshot of the network faults on the links
+// Faults is one immutable snapshot of the network faults on the routes
 // between members. The zero snapshot, like nil, has none.
 type Faults struct {
 	groups  []int                 // partition group of each member; nil when not partitioned
-	delay   map[int]time.Duration // per member, on every link touching it
-	drop    map[int]float64       // per member, on every link touching it
-	cut     map[Link]bool         // one-way cuts
+	delay   map[int]time.Duration // per member, on every route touching it
+	drop    map[int]float64       // per member, on every route touching it
+	cut     map[Route]bool        // one-way cuts
 	changed chan struct{}         // closed by Retire, when a newer snapshot replaces this one
 }
 
@@ -31,7 +31,7 @@ func (f *Faults) WithGroups(groups []int) *Faults {
 	return g
 }
 
-// WithDelay returns f with latency d on every link touching the given
+// WithDelay returns f with latency d on every route touching the given
 // members; 0 removes theirs.
 func (f *Faults) WithDelay(d time.Duration, members ...int) *Faults {
 	g := f.clone()
@@ -45,7 +45,7 @@ func (f *Faults) WithDelay(d time.Duration, members ...int) *Faults {
 	return g
 }
 
-// WithDrop returns f losing the fraction rate of the chunks on every link
+// WithDrop returns f losing the fraction rate of the chunks on every route
 // touching the given members; 0 removes theirs.
 func (f *Faults) WithDrop(rate float64, members ...int) *Faults {
 	g := f.clone()
@@ -59,17 +59,17 @@ func (f *Faults) WithDrop(rate float64, members ...int) *Faults {
 	return g
 }
 
-// WithCut returns f with the given links cut one way, besides its own.
-func (f *Faults) WithCut(links ...Link) *Faults {
+// WithCut returns f with the given routes cut one way, besides its own.
+func (f *Faults) WithCut(routes ...Route) *Faults {
 	g := f.clone()
-	for _, l := range links {
+	for _, l := range routes {
 		g.cut[l] = true
 	}
 	return g
 }
 
 func (f *Faults) clone() *Faults {
-	g := &Faults{delay: map[int]time.Duration{}, drop: map[int]float64{}, cut: map[Link]bool{}, changed: make(chan struct{})}
+	g := &Faults{delay: map[int]time.Duration{}, drop: map[int]float64{}, cut: map[Route]bool{}, changed: make(chan struct{})}
 	if f != nil {
 		g.groups = slices.Clone(f.groups)
 		maps.Copy(g.delay, f.delay)
@@ -104,11 +104,11 @@ func (f *Faults) Empty() bool {
 // Partitioned reports whether a partition stands.
 func (f *Faults) Partitioned() bool { return f != nil && f.groups != nil }
 
-// HasCuts reports whether any link is cut one way.
+// HasCuts reports whether any route is cut one way.
 func (f *Faults) HasCuts() bool { return f != nil && len(f.cut) > 0 }
 
 // IsCut reports whether l is cut one way.
-func (f *Faults) IsCut(l Link) bool { return f != nil && f.cut[l] }
+func (f *Faults) IsCut(l Route) bool { return f != nil && f.cut[l] }
 
 // ShapesTraffic reports whether any fault acts on chunks rather than on
 // whole connections (latency, loss, one-way cuts).

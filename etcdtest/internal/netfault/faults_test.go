@@ -13,7 +13,7 @@ import (
 // A raft stream is a GET opened by the receiver (its messages flow in the
 // response), a pipeline a POST opened by the sender.
 func TestDirections(t *testing.T) {
-	cut := (*Faults)(nil).WithCut(Link{0, 1}) // 0's messages do not reach 1
+	cut := (*Faults)(nil).WithCut(Route{0, 1}) // 0's messages do not reach 1
 	lossy := (*Faults)(nil).WithDrop(1, 2).WithDrop(0.5, 1).WithDelay(time.Second, 0).WithDelay(3*time.Second, 2)
 	for _, tc := range []struct {
 		name        string
@@ -32,7 +32,7 @@ func TestDirections(t *testing.T) {
 		{"0's pipeline to 1: 1's answers would still reach 0", cut, proxy.Response, 0, 1, 0, proxy.Pass, true, 0},
 		{"1's pipeline to 0 flows", cut, proxy.Request, 1, 0, 0, proxy.Pass, true, 0},
 		{"0's stream from 1 flows", cut, proxy.Response, 0, 1, 0, proxy.Pass, true, 0},
-		{"a link without a cut flows", cut, proxy.Request, 2, 1, 0, proxy.Pass, true, 0},
+		{"a route without a cut flows", cut, proxy.Request, 2, 1, 0, proxy.Pass, true, 0},
 		{"a connection no member can be placed on is closed while a cut stands", cut, proxy.Request, -1, 1, 0, proxy.Lose, true, 0},
 		{"drop 1 loses every chunk", lossy, proxy.Response, 0, 2, 0.999, proxy.Lose, false, 3 * time.Second},
 		{"drop 0.5 loses a roll below it", lossy, proxy.Request, 0, 1, 0.49, proxy.Lose, true, time.Second},
@@ -41,15 +41,15 @@ func TestDirections(t *testing.T) {
 		{"an unplaced peer takes the placed end's loss and latency (2)", lossy, proxy.Request, -1, 2, 0, proxy.Lose, false, 3 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := LinkOf(tc.dir, tc.sender, tc.to)
+			l := RouteOf(tc.dir, tc.sender, tc.to)
 			if got := tc.f.Judge(l.From, l.To, tc.roll); got != tc.want {
 				t.Errorf("Judge(%d→%d, roll %v) = %v, want %v", l.From, l.To, tc.roll, got, tc.want)
 			}
 			if got := tc.f.Reaches(l.From, l.To); got != tc.wantReaches {
 				t.Errorf("Reaches(%d→%d) = %v, want %v", l.From, l.To, got, tc.wantReaches)
 			}
-			if got := tc.f.LinkDelay(l.From, l.To); got != tc.wantDelay {
-				t.Errorf("LinkDelay(%d→%d) = %v, want %v", l.From, l.To, got, tc.wantDelay)
+			if got := tc.f.RouteDelay(l.From, l.To); got != tc.wantDelay {
+				t.Errorf("RouteDelay(%d→%d) = %v, want %v", l.From, l.To, got, tc.wantDelay)
 			}
 		})
 	}
@@ -62,7 +62,7 @@ func TestPlaceConnectionsOnlyWhenItMatters(t *testing.T) {
 	var none *Faults
 	all := none.WithDelay(time.Second, 0, 1, 2).WithDrop(0.5, 0, 1, 2)
 	one := none.WithDrop(1, 0)
-	cut := none.WithCut(Link{0, 1})
+	cut := none.WithCut(Route{0, 1})
 	for _, tc := range []struct {
 		f    *Faults
 		to   int
@@ -102,8 +102,8 @@ func TestReaches(t *testing.T) {
 		{"within the two", split, 0, 1, true},
 		{"within the three", split, 4, 2, true},
 		{"across the split", split, 1, 3, false},
-		{"a cut direction", none.WithCut(Link{0, 1}), 0, 1, false},
-		{"the way back of a cut", none.WithCut(Link{0, 1}), 1, 0, true},
+		{"a cut direction", none.WithCut(Route{0, 1}), 0, 1, false},
+		{"the way back of a cut", none.WithCut(Route{0, 1}), 1, 0, true},
 		{"latency delays but arrives", none.WithDelay(time.Hour, 0, 1), 0, 1, true},
 		{"partial loss arrives in the end", none.WithDrop(0.99, 0), 0, 1, true},
 		{"total loss at either end", none.WithDrop(1, 1), 0, 1, false},
@@ -120,11 +120,11 @@ func TestReaches(t *testing.T) {
 func TestWithLeavesTheSnapshotAlone(t *testing.T) {
 	var none *Faults
 	f := none.WithGroups([]int{0, 1}).WithDelay(time.Second, 0)
-	g := f.WithGroups(nil).WithDelay(0, 0).WithDrop(1, 1).WithCut(Link{1, 0})
-	if !f.Partitioned() || f.LinkDelay(0, 1) != time.Second || f.LinkDrop(0, 1) != 0 || f.HasCuts() {
+	g := f.WithGroups(nil).WithDelay(0, 0).WithDrop(1, 1).WithCut(Route{1, 0})
+	if !f.Partitioned() || f.RouteDelay(0, 1) != time.Second || f.RouteDrop(0, 1) != 0 || f.HasCuts() {
 		t.Errorf("the older snapshot changed: %s", f.Describe(name))
 	}
-	if g.Partitioned() || g.LinkDelay(0, 1) != 0 || g.LinkDrop(0, 1) != 1 || !g.IsCut(Link{1, 0}) || g.IsCut(Link{0, 1}) {
+	if g.Partitioned() || g.RouteDelay(0, 1) != 0 || g.RouteDrop(0, 1) != 1 || !g.IsCut(Route{1, 0}) || g.IsCut(Route{0, 1}) {
 		t.Errorf("the newer snapshot is %s", g.Describe(name))
 	}
 	if !none.Empty() || !none.WithDelay(0, 0, 1).Empty() || f.Empty() || !f.WithGroups(nil).WithDelay(0, 0).Empty() {
@@ -179,9 +179,9 @@ func TestDescribe(t *testing.T) {
 		{nil, ""},
 		{none.WithGroups([]int{0, 1, 1}), "{node1} | {node2 node3}"},
 		{none.WithGroups([]int{1, 0, 1}), "{node2} | {node1 node3}"},
-		{none.WithCut(Link{0, 2}, Link{0, 1}, Link{2, 1}), "node1 -/-> {node2 node3}; node3 -/-> {node2}"},
+		{none.WithCut(Route{0, 2}, Route{0, 1}, Route{2, 1}), "node1 -/-> {node2 node3}; node3 -/-> {node2}"},
 		{none.WithDelay(200*time.Millisecond, 2, 0).WithDrop(0.3, 1), "delay 200ms {node1 node3}; drop 30% {node2}"},
-		{none.WithGroups([]int{0, 0, 1}).WithCut(Link{0, 1}).WithDrop(1, 2).WithDrop(0.125, 0),
+		{none.WithGroups([]int{0, 0, 1}).WithCut(Route{0, 1}).WithDrop(1, 2).WithDrop(0.125, 0),
 			"{node1 node2} | {node3}; node1 -/-> {node2}; drop 12.5% {node1}; drop 100% {node3}"},
 	} {
 		if got := tc.f.Describe(name); got != tc.want {

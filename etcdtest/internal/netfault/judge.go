@@ -1,6 +1,6 @@
 package netfault
 
-// The decisions on one link or one chunk.
+// The decisions on one route or one chunk.
 
 import (
 	"time"
@@ -16,7 +16,7 @@ func (f *Faults) SameSide(a, b int) bool {
 
 // NeedsSender reports whether a chunk through member to's proxy can be
 // judged differently depending on the member at the other end. When it
-// cannot, the chunk is judged as to's own (Link{to, to}), and the proxy
+// cannot, the chunk is judged as to's own (Route{to, to}), and the proxy
 // need not find out who sent it.
 func (f *Faults) NeedsSender(to int) bool {
 	if f == nil {
@@ -40,19 +40,19 @@ func (f *Faults) NeedsSender(to int) bool {
 	return false
 }
 
-// LinkDelay is the latency added to from's bytes towards to: the larger of
+// RouteDelay is the latency added to from's bytes towards to: the larger of
 // the two members' settings. Either may be -1, a peer the proxy could not
 // attribute: then the other end decides.
-func (f *Faults) LinkDelay(from, to int) time.Duration {
+func (f *Faults) RouteDelay(from, to int) time.Duration {
 	if f == nil {
 		return 0
 	}
 	return max(f.delay[from], f.delay[to])
 }
 
-// LinkDrop is the fraction of from's chunks towards to that are lost: the
+// RouteDrop is the fraction of from's chunks towards to that are lost: the
 // larger of the two members' settings.
-func (f *Faults) LinkDrop(from, to int) float64 {
+func (f *Faults) RouteDrop(from, to int) float64 {
 	if f == nil {
 		return 0
 	}
@@ -63,7 +63,7 @@ func (f *Faults) LinkDrop(from, to int) float64 {
 // apart, not cut one way, not lost entirely (drop 1). Latency delays
 // messages but they arrive. Settling reasons with it (Majority).
 func (f *Faults) Reaches(from, to int) bool {
-	return f == nil || f.SameSide(from, to) && !f.cut[Link{from, to}] && f.LinkDrop(from, to) < 1
+	return f == nil || f.SameSide(from, to) && !f.cut[Route{from, to}] && f.RouteDrop(from, to) < 1
 }
 
 // Judge decides the fate of a chunk going from member from to member to
@@ -78,19 +78,19 @@ func (f *Faults) Judge(from, to int, roll float64) proxy.Verdict {
 		// A one-way cut must not leak through a connection it cannot
 		// place; closing it makes etcd redial, and the redial is placed.
 		return proxy.Lose
-	case f.cut[Link{from, to}]:
+	case f.cut[Route{from, to}]:
 		return proxy.Hole
-	case roll < f.LinkDrop(from, to):
+	case roll < f.RouteDrop(from, to):
 		return proxy.Lose
 	}
 	return proxy.Pass
 }
 
-// LinkOf is the member-to-member direction of dir on a connection opened by
+// RouteOf is the member-to-member direction of dir on a connection opened by
 // sender to the proxy of member to.
-func LinkOf(dir proxy.Direction, sender, to int) Link {
+func RouteOf(dir proxy.Direction, sender, to int) Route {
 	if dir == proxy.Request {
-		return Link{sender, to}
+		return Route{sender, to}
 	}
-	return Link{to, sender}
+	return Route{to, sender}
 }

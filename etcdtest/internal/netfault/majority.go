@@ -28,7 +28,7 @@ func Majority(facts []Member, reaches func(from, to int) bool) []int {
 		if seen[i] || !f.Up {
 			continue
 		}
-		// The connected component of member i, over links open both ways.
+		// The connected component of member i, over routes open both ways.
 		comp := []int{i}
 		seen[i] = true
 		for k := 0; k < len(comp); k++ {

@@ -63,7 +63,7 @@ func TestMajorityOverFaults(t *testing.T) {
 	}{
 		{"no faults", nil, []int{0, 1, 2}},
 		{"member 1 isolated", none.WithGroups([]int{0, 1, 0}), []int{0, 2}},
-		{"member 0 cut off both ways by cuts", none.WithCut(Link{0, 1}, Link{2, 0}), []int{1, 2}},
+		{"member 0 cut off both ways by cuts", none.WithCut(Route{0, 1}, Route{2, 0}), []int{1, 2}},
 		{"member 2 loses everything", none.WithDrop(1, 2), []int{0, 1}},
 		{"latency keeps everyone", none.WithDelay(time.Second, 0, 1, 2), []int{0, 1, 2}},
 	} {

@@ -3,7 +3,8 @@
 // every thread (Stopped), identifies a process by its command line before a
 // pid read from a file is signalled (CommandLine), tells which process
 // opened a loopback connection (ConnOwner), and keeps the tail of a
-// member's log (LogBuffer).
+// member's log (LogBuffer) and its digest for a failure report
+// (LogDigest).
 //
 // Every read of /proc goes through the module's internal/procfs. Where
 // there is no /proc (macOS, FreeBSD), ps answers instead: Stopped reads the

@@ -3,6 +3,7 @@ package proc
 import (
 	"bytes"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -66,4 +67,17 @@ func (b *LogBuffer) String() string {
 		}
 	}
 	return string(s)
+}
+
+// Tail returns at most the last n bytes of s, starting at a line boundary
+// where it can: the end of a log or a command's output, for an error.
+func Tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		s = s[i+1:]
+	}
+	return s
 }

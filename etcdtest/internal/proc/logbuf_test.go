@@ -68,3 +68,22 @@ func TestLogBufferIgnoresAFailingSink(t *testing.T) {
 		t.Fatalf("String() = %q", got)
 	}
 }
+
+func TestTailStartsAtALine(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"one\ntwo\nthree\n", 9, "three\n"}, // cut mid-line: drop the partial line
+		{"one\ntwo\nthree", 5, "three"},     // exactly the last line
+		{"abcdefghij", 4, "ghij"},           // no line boundary: the bytes
+		{"line one\nx\n", 2, "x\n"},         // a boundary at the start
+		{"ends in newline\n", 1, "\n"},      // nothing after the boundary: keep it
+	} {
+		if got := Tail(tc.in, tc.n); got != tc.want {
+			t.Errorf("Tail(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // pinned holds <ver>.go.mod and .go.sum for etcd builds and
@@ -30,32 +32,48 @@ var buildMu sync.Mutex
 // Tool returns the cached executable name (etcd, etcdutl) of etcd release
 // ver ("v3.7.3"), compiled from the Go package pkg, building it if needed.
 func Tool(ctx context.Context, name, pkg, ver string) (string, error) {
+	notice := func(dir string) string { return buildNotice(name, pkg, ver, dir) }
+	return cachedBuild(ctx, name, ver, name, notice, func(ctx context.Context, bin string) error {
+		return build(ctx, name, pkg, ver, bin)
+	})
+}
+
+// cachedBuild returns the executable exe of cache entry key at release
+// ver, building it with buildTo (which writes bin) if it is not cached: once per
+// machine, under the entry's file lock, with notice's one line on stderr.
+// A failed build leaves neither an executable nor its directory behind;
+// the lock file stays, since removing a lock others may wait on would let
+// two processes build at once.
+func cachedBuild(ctx context.Context, key, ver, exe string, notice func(dir string) string, buildTo func(ctx context.Context, bin string) error) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("etcdtest: no user cache dir for the managed %s build (%v): set $HOME or $XDG_CACHE_HOME, or set %s to an etcd executable", name, err, EnvBinary)
+		return "", fmt.Errorf("etcdtest: no user cache dir for the managed %s build (%v): set $HOME or $XDG_CACHE_HOME, or set %s to an etcd executable", key, err, EnvBinary)
 	}
-	dir := cacheDir(cache, name, ver)
-	bin := filepath.Join(dir, name)
+	dir := cacheDir(cache, key, ver)
+	bin := filepath.Join(dir, exe)
 	if isFile(bin) {
 		return bin, nil
 	}
 
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("etcdtest: create the %s build cache %s: %w; set %s to an etcd executable instead", name, dir, err, EnvBinary)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("etcdtest: create the %s build cache %s: %w; set %s to an etcd executable instead", key, dir, err, EnvBinary)
 	}
 	unlock, err := host.LockFile(ctx, dir+".lock")
 	if err != nil {
-		return "", fmt.Errorf("etcdtest: wait for another process's %s %s build: %w", name, ver, err)
+		return "", fmt.Errorf("etcdtest: wait for another process's %s %s build: %w", key, ver, err)
 	}
 	defer unlock()
 	if isFile(bin) { // another process built it while we waited
 		return bin, nil
 	}
-
-	fmt.Fprintln(os.Stderr, buildNotice(name, pkg, ver, dir))
-	if err := build(ctx, name, pkg, ver, bin); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("etcdtest: create the %s build cache %s: %w; set %s to an etcd executable instead", key, dir, err, EnvBinary)
+	}
+	fmt.Fprintln(os.Stderr, notice(dir))
+	if err := buildTo(ctx, bin); err != nil {
+		os.Remove(dir) // only if empty: a failed build installs nothing
 		return "", err
 	}
 	return bin, nil
@@ -69,9 +87,9 @@ func cacheDir(cache, name, ver string) string {
 }
 
 // buildNotice is the one line a build prints: a test that stalls for a
-// minute on its first run says why, and how to skip the wait.
+// couple of minutes on its first run says why, and how to skip the wait.
 func buildNotice(name, pkg, ver, dir string) string {
-	return fmt.Sprintf("etcdtest: building %s %s for %s/%s from %s (first use only, about a minute; cached in %s; set %s to use an installed etcd instead)",
+	return fmt.Sprintf("etcdtest: building %s %s for %s/%s from %s (first use only, about 2 minutes on 2 cores; cached in %s; set %s to use an installed etcd instead)",
 		name, ver, runtime.GOOS, runtime.GOARCH, pkg, dir, EnvBinary)
 }
 
@@ -92,23 +110,38 @@ func build(ctx context.Context, name, pkg, ver, bin string) error {
 	tmpBin := filepath.Join(work, name)
 	steps = append(steps, []string{"go", "build", "-trimpath", "-o", tmpBin, pkg})
 
-	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
 	for _, step := range steps {
-		cmd := exec.CommandContext(ctx, step[0], step[1:]...)
-		cmd.Dir, cmd.Env = work, env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("etcdtest: managed build of %s %s failed at %q: %v\n%s\n"+
-				"Fix: check that the Go toolchain is on PATH and the Go module proxy is reachable, pick another Version, "+
-				"or install etcd and set %s to its path (Debian: apt-get install etcd-server; %s=/usr/bin/etcd)",
-				name, ver, strings.Join(step, " "), err, strings.TrimSpace(tail(out.String(), 2000)), EnvBinary, EnvBinary)
+		if _, err := runStep(ctx, work, name+" "+ver, step); err != nil {
+			return err
 		}
 	}
 	if err := os.Rename(tmpBin, bin); err != nil {
 		return fmt.Errorf("etcdtest: install the %s %s build into %s: %w", name, ver, bin, err)
 	}
 	return nil
+}
+
+// buildEnv is every build step's environment: outside any workspace,
+// free to resolve modules, and static.
+func buildEnv() []string {
+	return append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+}
+
+// runStep runs one command of the build of what ("etcd v3.7.3") in dir
+// and returns its standard output; its error says which step failed, with
+// the command's output, and how to fix or avoid the build.
+func runStep(ctx context.Context, dir, what string, step []string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, step[0], step[1:]...)
+	cmd.Dir, cmd.Env = dir, buildEnv()
+	var stdout, out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(&stdout, &out), &out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("etcdtest: managed build of %s failed at %q: %v\n%s\n"+
+			"Fix: check that the Go toolchain is on PATH and the Go module proxy is reachable, pick another Version, "+
+			"or install etcd and set %s to its path (Debian: apt-get install etcd-server; %s=/usr/bin/etcd)",
+			what, strings.Join(step, " "), err, strings.TrimSpace(proc.Tail(out.String(), 2000)), EnvBinary, EnvBinary)
+	}
+	return stdout.Bytes(), nil
 }
 
 // prepare writes the throw-away module into work and returns the go

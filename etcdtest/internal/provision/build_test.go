@@ -93,7 +93,7 @@ func TestACachedBuildIsUsedWithoutBuilding(t *testing.T) {
 }
 
 // A failed build prints its one notice, says which step failed with the
-// go command's output, names the fix, leaves nothing in the cache, and
+// go command's output, names the fix, leaves no entry in the cache, and
 // releases the build lock.
 func TestAFailedBuildNamesTheStepAndTheFix(t *testing.T) {
 	cache := isolate(t)
@@ -126,6 +126,11 @@ func TestAFailedBuildNamesTheStepAndTheFix(t *testing.T) {
 	if isFile(filepath.Join(dir, "etcd")) {
 		t.Error("a failed build left an executable in the cache")
 	}
+	// The empty lock file beside the entry stays: removing a lock another
+	// process may be waiting on would let two processes build at once.
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a failed build left %s in the cache (stat: %v)", dir, err)
+	}
 	f, ok, err := host.TryLock(dir + ".lock")
 	if err != nil || !ok {
 		t.Fatalf("the build lock is still held after the build failed (ok %v, err %v)", ok, err)
@@ -135,7 +140,7 @@ func TestAFailedBuildNamesTheStepAndTheFix(t *testing.T) {
 
 func TestTheBuildNoticeSaysWhyAndHowToSkipIt(t *testing.T) {
 	n := buildNotice("etcd", "go.etcd.io/etcd/server/v3", "v3.7.3", "/c/etcd-test-cluster/etcd-v3.7.3")
-	for _, w := range []string{"etcdtest: building etcd v3.7.3 for " + runtime.GOOS + "/" + runtime.GOARCH, "first use only, about a minute",
+	for _, w := range []string{"etcdtest: building etcd v3.7.3 for " + runtime.GOOS + "/" + runtime.GOARCH, "first use only, about 2 minutes on 2 cores",
 		"cached in /c/etcd-test-cluster/etcd-v3.7.3", "set ETCDTEST_BINARY to use an installed etcd instead"} {
 		if !strings.Contains(n, w) {
 			t.Errorf("notice %q does not say %q", n, w)

@@ -1,6 +1,8 @@
 package provision
 
 import (
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
+
 	"bytes"
 	"context"
 	"errors"
@@ -67,10 +69,13 @@ func Inspect(ctx context.Context, path, source string) (Binary, error) {
 	return Binary{Path: path, Version: v}, nil
 }
 
+// versionTimeout bounds "etcd --version", which answers in milliseconds.
+var versionTimeout = 10 * time.Second
+
 // reportedVersion runs "path --version" and reads the release it prints,
 // refusing anything but etcd 3.4 to 3.7.
-func reportedVersion(ctx context.Context, path, source, fix string) (Version, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+func reportedVersion(parent context.Context, path, source, fix string) (Version, error) {
+	ctx, cancel := context.WithTimeout(parent, versionTimeout)
 	defer cancel()
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, path, "--version")
@@ -79,7 +84,10 @@ func reportedVersion(ctx context.Context, path, source, fix string) (Version, er
 	runErr := cmd.Run()
 	m := etcdVersionRE.FindSubmatch(out.Bytes())
 	if m == nil {
-		detail := strings.TrimSpace(tail(out.String(), 400))
+		detail := strings.TrimSpace(proc.Tail(out.String(), 400))
+		if ctx.Err() != nil && parent.Err() == nil {
+			return Version{}, fmt.Errorf("etcdtest: %q (from %s) did not answer --version within %v (killed it; output: %q), which etcd does at once: is it etcd, or does it wait for input? %s", path, source, versionTimeout, detail, fix)
+		}
 		if runErr != nil {
 			detail = fmt.Sprintf("%v; output: %q", runErr, detail)
 		} else {
@@ -95,16 +103,4 @@ func reportedVersion(ctx context.Context, path, source, fix string) (Version, er
 		return Version{}, fmt.Errorf("etcdtest: %q (from %s) is etcd %s; supported are 3.4, 3.5, 3.6 and 3.7: %s", path, source, v, fix)
 	}
 	return v, nil
-}
-
-// tail returns at most the last n bytes of s, starting at a line boundary where it can.
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
-		s = s[i+1:]
-	}
-	return s
 }

@@ -75,3 +75,35 @@ func TestInspectMakesARelativePathAbsolute(t *testing.T) {
 		t.Fatalf("Inspect(./etcd) = %+v, %v; want the absolute path %s", b, err, filepath.Join(dir, "etcd"))
 	}
 }
+
+func TestInspectNamesABinaryThatDoesNotAnswerVersionInTime(t *testing.T) {
+	old := versionTimeout
+	versionTimeout = 200 * time.Millisecond
+	defer func() { versionTimeout = old }()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "slow-etcd")
+	// exec: the shell becomes sleep, so killing it ends the script at once.
+	if err := os.WriteFile(p, []byte("#!/bin/sh\necho starting\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := Inspect(context.Background(), p, "Config.Binary")
+	if err == nil {
+		t.Fatal("Inspect of a binary that hangs on --version succeeded")
+	}
+	for _, w := range []string{"did not answer --version within 200ms", `output: "starting"`, "(from Config.Binary)", "point Config.Binary at an etcd executable"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\ndoes not contain %q", err, w)
+		}
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Inspect took %v; want about the timeout", took)
+	}
+	// The caller's own context ending is not the binary's fault.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = Inspect(ctx, p, "Config.Binary")
+	if err == nil || strings.Contains(err.Error(), "did not answer --version within") {
+		t.Errorf("with the caller's context ending first, error %v; want no blame on the binary's answer time", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // The names etcdtest documents for its users (etcdtest.EnvBinary,
@@ -22,19 +23,28 @@ const (
 type Binary struct {
 	Path    string
 	Version Version
+	// Failpoints: the executable has gofail's failpoints compiled in. Set
+	// only when Resolve was asked for them (or by ManagedFailpoints).
+	Failpoints bool
 }
 
 // Resolve returns the etcd executable binary and version resolve to, in
 // the documented order: binary (Config.Binary), else $ETCDTEST_BINARY, else
 // a managed build of version, else of $ETCDTEST_VERSION, else of
-// DefaultVersion. Its errors name where the failing value came from.
-func Resolve(ctx context.Context, binary, version string) (Binary, error) {
+// DefaultVersion. With failpoints (Config.Failpoints) the managed build is
+// the failpoint build, and a given executable must have failpoints. Its
+// errors name where the failing value came from.
+func Resolve(ctx context.Context, binary, version string, failpoints bool) (Binary, error) {
 	path, source := binary, "Config.Binary"
 	if path == "" {
 		path, source = os.Getenv(EnvBinary), "$"+EnvBinary
 	}
 	if path != "" {
-		return Inspect(ctx, path, source)
+		b, err := Inspect(ctx, path, source)
+		if err != nil || !failpoints {
+			return b, err
+		}
+		return withFailpoints(b, source)
 	}
 	ver, source := version, "Config.Version"
 	if ver == "" {
@@ -51,7 +61,26 @@ func Resolve(ctx context.Context, binary, version string) (Binary, error) {
 		return Binary{}, fmt.Errorf("etcdtest: %s asks for etcd %s, but managed builds start at v3.5 (go.etcd.io/etcd/server/v3); "+
 			"for etcd 3.4 install it (Debian: apt-get install etcd-server) and set %s=/usr/bin/etcd", source, canonicalVersion(ver), EnvBinary)
 	}
+	if failpoints {
+		return ManagedFailpoints(ctx, ver)
+	}
 	return Managed(ctx, ver)
+}
+
+// withFailpoints checks that the given executable b (from source) has
+// failpoints, for Config.Failpoints.
+func withFailpoints(b Binary, source string) (Binary, error) {
+	has, err := HasFailpoints(b.Path)
+	if err != nil {
+		return Binary{}, fmt.Errorf("etcdtest: Config.Failpoints: read %s %q: %w", source, b.Path, err)
+	}
+	if !has {
+		return Binary{}, fmt.Errorf("etcdtest: Config.Failpoints is set, but %s %q (etcd %s) has no gofail failpoints compiled in: "+
+			"unset %s to use the managed failpoint build of Config.Version, or build etcd with failpoints (make gofail-enable build in etcd's repository)",
+			source, b.Path, b.Version, strings.TrimPrefix(source, "$"))
+	}
+	b.Failpoints = true
+	return b, nil
 }
 
 // Managed returns the managed build of release ver (3.5 or later),

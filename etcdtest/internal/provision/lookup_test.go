@@ -41,7 +41,7 @@ func TestResolveFollowsTheDocumentedOrder(t *testing.T) {
 				t.Setenv(EnvBinary, paths[tc.envBin])
 			}
 			t.Setenv(EnvVersion, tc.envVer)
-			b, err := Resolve(context.Background(), tc.binary, tc.version)
+			b, err := Resolve(context.Background(), tc.binary, tc.version, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func TestResolveErrorsNameTheSettingAndTheFix(t *testing.T) {
 			isolate(t)
 			t.Setenv(EnvBinary, tc.envBin)
 			t.Setenv(EnvVersion, tc.envVer)
-			_, err := Resolve(context.Background(), tc.binary, tc.version)
+			_, err := Resolve(context.Background(), tc.binary, tc.version, false)
 			if err == nil {
 				t.Fatal("Resolve succeeded")
 			}

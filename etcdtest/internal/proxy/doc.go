@@ -9,7 +9,7 @@
 //     partitions, one-way cuts, latency and loss (etcdtest's peerPolicy,
 //     judged by package netfault);
 //   - in front of members' client ports, for one client (ClientLink): a
-//     pulled cable, latency (etcdtest's linkPolicy).
+//     pulled cable, latency (Link).
 //
 // The proxy knows nothing of clusters; what it needs — how to tell who sent
 // a connection, how to terminate TLS, what the faults are — comes in through

@@ -43,6 +43,11 @@ const unavailable = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nCo
 
 // New listens on a free loopback port and forwards what it accepts to
 // target under pol, until Close.
+
+// headTimeout bounds reading a request's head (ReadsHead): a member sends
+// it at once; a connection that sends nothing is dropped after it.
+const headTimeout = 10 * time.Second
+
 func New(target string, pol Policy) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +89,7 @@ func (p *Proxy) handle(raw net.Conn) {
 	br := bufio.NewReader(client)
 	var head []byte
 	if p.pol.ReadsHead() {
-		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		client.SetReadDeadline(time.Now().Add(headTimeout))
 		h, err := readRequestHead(br)
 		client.SetReadDeadline(time.Time{})
 		if err != nil {

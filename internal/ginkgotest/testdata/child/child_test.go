@@ -38,6 +38,14 @@ var cluster = func() *etcdtest.Cluster {
 	return etcdtest.BeforeSuite(cfg)
 }()
 
+// second-beforesuite: a BeforeSuite of the user's own beside etcdtest.BeforeSuite.
+var _ = func() bool {
+	if mode == "second-beforesuite" {
+		return BeforeSuite(func() {})
+	}
+	return false
+}()
+
 // early-var: the handle used while the package initialises, before any suite runs.
 var _ = func() int {
 	if mode == "early-var" {

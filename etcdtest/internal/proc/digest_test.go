@@ -1,4 +1,4 @@
-package etcdtest
+package proc
 
 import (
 	"strings"
@@ -13,7 +13,7 @@ func TestLogDigestLeadsWithWarningsAndLeaderChangesAndDropsBootNoise(t *testing.
 		`{"level":"warn","ts":"2026-11-30T10:48:23.103021Z","logger":"raft","msg":"6750 stepped down to follower since quorum is not active"}`,
 		`not JSON: kept as it is`,
 	}, "\n") + "\n"
-	got := logDigest(logs)
+	got := LogDigest(logs)
 	want := `  last warnings (1 in all):
     10:48:23.103 WARN 6750 stepped down to follower since quorum is not active
   last raft leader changes:
@@ -24,9 +24,9 @@ func TestLogDigestLeadsWithWarningsAndLeaderChangesAndDropsBootNoise(t *testing.
 not JSON: kept as it is
 `
 	if got != want {
-		t.Errorf("logDigest =\n%s\nwant\n%s", got, want)
+		t.Errorf("LogDigest =\n%s\nwant\n%s", got, want)
 	}
-	if d := logDigest(""); strings.TrimSpace(d) != "" {
-		t.Errorf("logDigest of an empty log = %q, want nothing", d)
+	if d := LogDigest(""); strings.TrimSpace(d) != "" {
+		t.Errorf("LogDigest of an empty log = %q, want nothing", d)
 	}
 }
