@@ -87,7 +87,7 @@ func naiveBoot(b *testing.B, bin string) (start, stop time.Duration) {
 		initial = append(initial, fmt.Sprintf("n%d=http://127.0.0.1:%d", i, ports.Ports[2*i+1]))
 		eps = append(eps, fmt.Sprintf("http://127.0.0.1:%d", ports.Ports[2*i]))
 	}
-	token := "naive-" + randomHex(4)
+	token := "naive-" + host.RandomHex(4)
 	var logs []*proc.LogBuffer
 	t0 := time.Now()
 	var cmds []*exec.Cmd

@@ -30,10 +30,7 @@ func (l *local) diagnostics() string {
 		fmt.Fprintf(&b, "  %s: %s%s, client %s, peer %s\n", m.name, m.State(), learner, m.ClientURL(), m.PeerURL())
 	}
 	for _, m := range l.members() {
-		fmt.Fprintf(&b, "--- last lines of %s's log ---\n%s", m.name, logDigest(m.Logs()))
+		fmt.Fprintf(&b, "--- last lines of %s's log ---\n%s", m.name, proc.LogDigest(m.Logs()))
 	}
 	return b.String()
 }
-
-// logDigest is what a failure report shows of a member's log (proc.LogDigest).
-func logDigest(logs string) string { return proc.LogDigest(logs) }

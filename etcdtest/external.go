@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/keyspace"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -98,8 +99,8 @@ func startExternal(ctx context.Context, cfg Config, endpoints string) (_ *extern
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = defaultStartTimeout
 	}
-	host, _ := os.Hostname()
-	run := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
+	hostname, _ := os.Hostname()
+	run := fmt.Sprintf("%s-%d-%s", hostname, os.Getpid(), host.RandomHex(4))
 	c := &external{common: common{cfg: cfg, stopped: make(chan struct{})}, keys: base + run + "/"}
 	defer func() {
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 
 // partitionsSupported reports whether the peer proxies can tell which
 // member opened a connection, which partitions and one-way cuts need.
-const partitionsSupported = proc.ConnOwnersKnown
+var partitionsSupported = proc.ConnOwnersKnown
 
 // connSender returns the index of the member whose process opened conn (a
 // connection accepted by a proxy of this cluster), or -1 for anyone else.
@@ -17,5 +17,9 @@ func connSender(conn net.Conn, members []*Member) int {
 	for i, m := range members {
 		pids[i] = m.pid()
 	}
-	return proc.ConnOwner(conn, pids)
+	return connOwner(conn, pids)
 }
+
+// connOwner is proc.ConnOwner; tests put proc.ConnOwnerByLsof in its place
+// to run on Linux what macOS runs.
+var connOwner = proc.ConnOwner

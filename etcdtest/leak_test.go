@@ -13,6 +13,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // child starts this test binary as a child process in the given mode.
@@ -65,8 +66,8 @@ var _ = Describe("Nothing left behind", func() {
 		fields := strings.Fields(string(b))
 		dir := fields[0]
 		// Stop the child without killing it: its lock stays held, so its cluster is alive and must be left alone.
-		Expect(s.Command.Process.Signal(syscall.SIGSTOP)).To(Succeed())
-		DeferCleanup(func() { s.Command.Process.Signal(syscall.SIGCONT) })
+		Expect(s.Command.Process.Signal(proc.SIGSTOP)).To(Succeed())
+		DeferCleanup(func() { s.Command.Process.Signal(proc.SIGCONT) })
 		start(etcdtest.Config{Size: 1, DataDir: data})
 		Expect(dir).To(BeADirectory(), "a live process's cluster is not swept")
 		for _, p := range fields[1:] {

@@ -9,8 +9,6 @@ package etcdtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +24,7 @@ import (
 	"time"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/callsite"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
@@ -74,6 +73,9 @@ var errPortTaken = errors.New("address already in use")
 // startLocal provisions etcd and boots a cluster, retrying with new ports
 // when an outsider takes a reserved one.
 func startLocal(ctx context.Context, cfg Config) (*local, error) {
+	if err := proc.CheckPlatform(localOS); err != nil {
+		return nil, err
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -94,6 +96,9 @@ func startLocal(ctx context.Context, cfg Config) (*local, error) {
 	}
 	host.SweepLeftovers(cfg.DataDir)
 	host.SweepLeftovers(os.TempDir())
+	if !proc.ParentDeathSignal { // the reaper is the members' lifeline (docs/platforms.md); failing it, the next sweep
+		_ = reaper.Watch(cfg.DataDir)
+	}
 	fresh := func(ctx context.Context) (*local, error) {
 		for attempt := 1; ; attempt++ {
 			l, err := boot(ctx, cfg, bin, bins)
@@ -130,7 +135,7 @@ func boot(ctx context.Context, cfg Config, bin etcdBinary, bins []etcdBinary) (_
 	ctx, cancel := l.startContext(ctx)
 	defer cancel()
 
-	l.token = "etcdtest-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(8)
+	l.token = "etcdtest-" + strconv.Itoa(os.Getpid()) + "-" + host.RandomHex(8)
 	if l.dir, l.owner, err = host.MakeClusterDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -291,7 +296,7 @@ func (l *local) readyOnce(ctx context.Context) error {
 	defer cancel()
 	leaders := make([]uint64, len(l.members()))
 	errs := make([]error, len(l.members()))
-	eachAtOnce(ctx, l.members(), 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
+	clients.EachAtOnce(ctx, l.members(), 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
 		leaders[i], errs[i] = l.memberStatus(ctx, m)
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -478,7 +483,7 @@ func (l *local) leader(ctx context.Context) (*Member, error) {
 			running = append(running, m)
 		}
 	}
-	eachAtOnce(ctx, running, time.Second, func(ctx context.Context, _ int, m *Member) {
+	clients.EachAtOnce(ctx, running, time.Second, func(ctx context.Context, _ int, m *Member) {
 		st, err := m.status(ctx)
 		mu.Lock()
 		defer mu.Unlock()
@@ -508,26 +513,4 @@ func (l *local) leader(ctx context.Context) (*Member, error) {
 		return nil, fmt.Errorf("etcdtest: no member reports a raft leader (%s)", strings.Join(why, "; "))
 	}
 	return best, nil
-}
-
-// eachAtOnce calls f for every member of group concurrently, each with ctx
-// bounded by d, and returns when all have returned.
-func eachAtOnce(ctx context.Context, group []*Member, d time.Duration, f func(ctx context.Context, i int, m *Member)) {
-	var wg sync.WaitGroup
-	for i, m := range group {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			qctx, cancel := context.WithTimeout(ctx, d)
-			defer cancel()
-			f(qctx, i, m)
-		}()
-	}
-	wg.Wait()
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

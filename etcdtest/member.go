@@ -278,7 +278,7 @@ func (m *Member) Stop(ctx context.Context) error {
 	if err != nil || p == nil {
 		return err
 	}
-	p.cmd.Process.Signal(syscall.SIGCONT) // a paused member must run to handle SIGTERM
+	p.cmd.Process.Signal(proc.SIGCONT) // a paused member must run to handle SIGTERM
 	select {
 	case <-p.done:
 		return l.settle(ctx, "Stop("+m.name+")")
@@ -299,7 +299,7 @@ func (m *Member) Pause() error {
 	if err != nil {
 		return err
 	}
-	p, err := m.signal(syscall.SIGSTOP, Paused)
+	p, err := m.signal(proc.SIGSTOP, Paused)
 	if err == nil && p == nil {
 		return fmt.Errorf("etcdtest: cannot pause member %s: it is %s", m.name, m.State())
 	}
@@ -338,7 +338,7 @@ func (m *Member) Resume() error {
 	if err != nil {
 		return err
 	}
-	p, err := m.signal(syscall.SIGCONT, Running)
+	p, err := m.signal(proc.SIGCONT, Running)
 	if err == nil && p == nil {
 		return fmt.Errorf("etcdtest: cannot resume member %s: it is %s", m.name, m.State())
 	}

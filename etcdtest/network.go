@@ -87,7 +87,7 @@ func (c *Cluster) Heal() error {
 
 func (l *local) partition(groups []int) error {
 	if !partitionsSupported {
-		return errors.New("etcdtest: network partitions need Linux (connections are attributed to members through /proc)")
+		return errors.New("etcdtest: network partitions need to know who opened each peer connection: from Linux's /proc, or from lsof where there is none; put lsof on PATH")
 	}
 	l.faults.Update(func(f *netfault.Faults) *netfault.Faults { return f.WithGroups(groups) })
 	l.enforce()
@@ -181,7 +181,7 @@ func (c *Cluster) CutOneWay(from, to []int) error {
 		return err
 	}
 	if !partitionsSupported {
-		return fmt.Errorf("etcdtest: %s needs Linux (peer connections are attributed to members through /proc)", op)
+		return fmt.Errorf("etcdtest: %s needs to know who opened each peer connection: from Linux's /proc, or from lsof where there is none; put lsof on PATH", op)
 	}
 	if len(from) == 0 || len(to) == 0 {
 		return fmt.Errorf("etcdtest: CutOneWay(%v, %v): name members on both sides, e.g. CutOneWay([]int{0}, []int{1, 2}) stops member 0's messages reaching 1 and 2", from, to)
@@ -217,7 +217,7 @@ func (l *local) netFaultTargets(op string, members []int) ([]int, error) {
 		return all, nil
 	}
 	if !partitionsSupported {
-		return nil, fmt.Errorf("etcdtest: %s of chosen members needs Linux (peer connections are attributed to members through /proc); name no members to apply it to all", op)
+		return nil, fmt.Errorf("etcdtest: %s of chosen members needs to know who opened each peer connection (Linux's /proc, or lsof where there is none: put lsof on PATH); name no members to apply it to all", op)
 	}
 	if err := l.checkIndexes(op, members...); err != nil {
 		return nil, err

@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -93,7 +92,9 @@ var _ = Describe("A member's own client", Ordered, func() {
 
 	It("refuses calls on a member that ended by itself, pointing at its log", func(ctx SpecContext) {
 		m := c.Member(follower(ctx, c))
-		Expect(syscall.Kill(m.Pid(), syscall.SIGKILL)).To(Succeed()) // not through the toolkit: as if it crashed
+		p, err := os.FindProcess(m.Pid())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Kill()).To(Succeed()) // SIGKILL, not through the toolkit: as if it crashed
 		DeferCleanup(m.Restart)
 		Eventually(m.State).WithTimeout(shortly).Should(Equal(etcdtest.Exited))
 		refused(ctx, m, "it is exited, so its own client refuses calls", "it ended by itself (see Logs)")

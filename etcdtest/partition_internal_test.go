@@ -21,7 +21,7 @@ import (
 // passed the check, and the connection must then be closed unanswered.
 func TestPartitionCutsAConnectionAcceptedJustBeforeIt(t *testing.T) {
 	if !partitionsSupported {
-		t.Skip("partitions need Linux")
+		t.Skip("partitions need /proc or lsof")
 	}
 	c := StartT(t, Config{})
 	defer proxy.TestHookConnAdmitted.Store(nil)

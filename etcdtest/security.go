@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/certs"
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/host"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
@@ -39,7 +40,7 @@ type security struct {
 func newClusterSecurity(dir string, cfg Config) (*security, error) {
 	s := &security{}
 	if cfg.Auth {
-		s.user, s.password = "root", randomHex(16)
+		s.user, s.password = "root", host.RandomHex(16)
 	}
 	if !cfg.TLS {
 		return s, nil

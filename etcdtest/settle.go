@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/clients"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/netfault"
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
@@ -145,7 +146,7 @@ type leaderView struct {
 // leaderViews asks each member of group for the raft leader it follows.
 func (l *local) leaderViews(ctx context.Context, group []*Member) []leaderView {
 	views := make([]leaderView, len(group))
-	eachAtOnce(ctx, group, 250*time.Millisecond, func(ctx context.Context, i int, m *Member) {
+	clients.EachAtOnce(ctx, group, 250*time.Millisecond, func(ctx context.Context, i int, m *Member) {
 		st, err := m.status(ctx)
 		if err != nil {
 			views[i].err = err
@@ -165,7 +166,7 @@ func (l *local) leaderViews(ctx context.Context, group []*Member) []leaderView {
 // both ways, so once it succeeds through every member, their streams carry.
 func (l *local) readThroughEach(ctx context.Context, group []*Member) bool {
 	ok := make([]bool, len(group))
-	eachAtOnce(ctx, group, 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
+	clients.EachAtOnce(ctx, group, 500*time.Millisecond, func(ctx context.Context, i int, m *Member) {
 		if m.learner.Load() {
 			ok[i] = true // a learner serves no linearizable read; it follows the leader
 			return

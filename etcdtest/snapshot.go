@@ -112,7 +112,7 @@ func (l *local) restoreSnapshot(ctx context.Context) error {
 	}
 	members := l.members()
 	errs := make([]error, len(members))
-	eachAtOnce(ctx, members, l.cfg.StartTimeout, func(ctx context.Context, i int, m *Member) {
+	clients.EachAtOnce(ctx, members, l.cfg.StartTimeout, func(ctx context.Context, i int, m *Member) {
 		errs[i] = tool.Restore(ctx, l.restoreArgs(m, file))
 	})
 	for i, err := range errs {

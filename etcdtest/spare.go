@@ -64,8 +64,10 @@ var spares = &warm.Pool[*local]{
 	},
 }
 
-// reaper removes the data of this process's spares when the process ends
-// (a spare must not outlive it on disk: none is made unless it watches).
+// reaper removes the data of this process's clusters when the process
+// ends: of its spares everywhere (a spare must not outlive it on disk: none
+// is made unless it watches), and of every local cluster where members have
+// no parent-death signal (docs/platforms.md).
 var reaper host.Reaper
 
 // handOverBound bounds the readiness re-check at hand-over.

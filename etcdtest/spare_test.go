@@ -60,7 +60,9 @@ var _ = Describe("Warm spares", func() {
 	It("never hands out a spare whose member died: it boots a fresh cluster instead", func(ctx SpecContext) {
 		first := start(cfg)
 		spare := spareMember(first)
-		Expect(syscall.Kill(spare, syscall.SIGKILL)).To(Succeed())
+		p, err := os.FindProcess(spare)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Kill()).To(Succeed()) // SIGKILL
 		Eventually(func() bool { return alive(spare) }).WithTimeout(10 * time.Second).Should(BeFalse())
 
 		second := start(cfg)

@@ -1,3 +1,5 @@
+//go:build unix
+
 package ginkgotest_test
 
 import (

@@ -13,5 +13,5 @@
 //	Eventually(procfs.State).WithArguments(pid).Should(Equal("T"))
 //
 // Elsewhere than on Linux there is no /proc: every function returns an
-// error wrapping errors.ErrUnsupported, and Alive reports false.
+// error wrapping errors.ErrUnsupported, except Alive, which asks ps.
 package procfs

@@ -52,6 +52,23 @@ var _ = Describe("Reading a process from /proc", func() {
 		Expect(procfs.Alive(pid)).To(BeFalse())
 	})
 
+	It("tells alive as ps does where there is no /proc: running and stopped, not a zombie, not gone", func() {
+		if _, err := exec.LookPath("ps"); err != nil {
+			Skip("no ps on PATH (Debian: apt-get install procps)")
+		}
+		pid := cmd.Process.Pid
+		Expect(procfs.AliveByPs(pid)).To(BeTrue())
+		Expect(cmd.Process.Signal(syscall.SIGSTOP)).To(Succeed())
+		Eventually(procfs.State).WithArguments(pid).Should(Equal("T"))
+		Expect(procfs.AliveByPs(pid)).To(BeTrue(), "a stopped process is alive")
+		Expect(cmd.Process.Kill()).To(Succeed())
+		Eventually(procfs.State).WithArguments(pid).Should(Equal("Z"))
+		Expect(procfs.AliveByPs(pid)).To(BeFalse(), "a zombie is not")
+		cmd.Wait()
+		Expect(procfs.AliveByPs(pid)).To(BeFalse(), "nor a reaped pid")
+		Expect(procfs.AliveByPs(-1)).To(BeFalse())
+	})
+
 	It("fails for a process that is gone, and for no process at all", func() {
 		pid := cmd.Process.Pid
 		Expect(cmd.Process.Kill()).To(Succeed())

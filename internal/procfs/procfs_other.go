@@ -13,8 +13,9 @@ var errNoProc = fmt.Errorf("procfs: no /proc on this OS: %w", errors.ErrUnsuppor
 // State fails: there is no /proc to read it from.
 func State(int) (string, error) { return "", errNoProc }
 
-// Alive reports false: without /proc no process can be shown to be alive.
-func Alive(int) bool { return false }
+// Alive reports whether pid names a process that is not a zombie, as ps
+// reports it: there is no /proc to read it from.
+func Alive(pid int) bool { return aliveByPs(pid) }
 
 // ThreadStates fails: there is no /proc to read it from.
 func ThreadStates(int) ([]string, error) { return nil, errNoProc }

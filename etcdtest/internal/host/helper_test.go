@@ -1,11 +1,16 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // The tests need processes of their own: a stand-in member that sleeps
@@ -31,8 +36,45 @@ func TestMain(m *testing.M) {
 		}
 		fmt.Print(dir)
 		os.Exit(0)
+	case "leave-member-to-reaper": // the same where members have no parent-death signal
+		leaveMemberToReaper(os.Args[1])
 	}
 	os.Exit(2)
+}
+
+// leaveMemberToReaper makes a cluster directory under parent with a member
+// started as proc.Start starts one where there is no parent-death signal
+// (its own process group, nothing else), and a stranger whose pid file is
+// there too but whose command line does not name the directory; starts the
+// reaper; prints the directory and both pids; and exits without Stop.
+func leaveMemberToReaper(parent string) {
+	var r Reaper
+	dir, _, err := MakeClusterDir(parent)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	out := dir
+	for name, arg := range map[string]string{"node1": filepath.Join(dir, "node1", "data"), "node2": filepath.Join(parent, "elsewhere")} {
+		cmd := exec.Command(os.Args[0], arg)
+		cmd.Env = append(os.Environ(), "HOST_TEST_HELPER=sleep")
+		cmd.SysProcAttr = proc.OwnGroup()
+		err = errors.Join(err, cmd.Start())
+		if err == nil {
+			pid := strconv.Itoa(cmd.Process.Pid)
+			err = os.WriteFile(filepath.Join(dir, name+".pid"), []byte(pid+"\n"), 0o600)
+			out += " " + name + "=" + pid
+		}
+	}
+	if err == nil {
+		err = r.Watch(parent)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Print(out)
+	os.Exit(0)
 }
 
 // helper returns a command running this test binary as the named helper.

@@ -1,6 +1,8 @@
 package host
 
 import (
+	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -140,4 +142,12 @@ func portFree(p int) bool {
 	}
 	l.Close()
 	return true
+}
+
+// RandomHex returns n random bytes in hex: cluster tokens, run names and
+// generated passwords.
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	crand.Read(b)
+	return hex.EncodeToString(b)
 }

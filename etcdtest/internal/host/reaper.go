@@ -13,7 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+
+	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
 )
 
 // A Reaper starts the reapers of this process's cluster directories. The
@@ -30,19 +31,22 @@ type Reaper struct {
 // what Stop would have done for every cluster directory named after the
 // process: kill members still running (those whose command line names the
 // directory: where no parent-death signal exists), and remove the
-// directory, renamed to a dot name first as sweep.go requires.
+// directory, renamed to a dot name first as sweep.go requires. Where there
+// is no /proc, ps names a member's arguments ($ETCDTEST_REAP_PROCFS, for
+// tests only, points elsewhere than /proc to take that path on Linux).
 const reaperScript = `read -r _
 pid="$1"
+procfs="${ETCDTEST_REAP_PROCFS:-/proc}"
 for base in $ETCDTEST_REAP; do
   for d in "$base/$pid"-* "$base/.$pid"-* "$base/.rm-$pid"-*; do
     [ -d "$d" ] || continue
     for f in "$d"/*.pid; do
       [ -f "$f" ] || continue
       p="$(cat "$f")"
-      if [ -r "/proc/$p/cmdline" ]; then
-        tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "$d/" && kill -9 "$p"
+      if [ -r "$procfs/$p/cmdline" ]; then
+        tr '\0' ' ' <"$procfs/$p/cmdline" | grep -qF -- "$d/" && kill -9 "$p"
       else
-        ps -p "$p" -o command= 2>/dev/null | grep -qF -- "$d/" && kill -9 "$p"
+        ps -ww -p "$p" -o command= 2>/dev/null | grep -qF -- "$d/" && kill -9 "$p"
       fi
     done
     case "$(basename "$d")" in
@@ -85,7 +89,7 @@ func (r *Reaper) Watch(dataDir string) error {
 	cmd.Env = append(os.Environ(), "ETCDTEST_REAP="+strings.Join(bases, " "))
 	// Its own process group, so the ^C of a terminal does not end it
 	// before the process it watches has ended.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = proc.OwnGroup()
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return fmt.Errorf("etcdtest: start the reaper of spares: %w", err)

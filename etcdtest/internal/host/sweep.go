@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/etcd-test-cluster/etcd-test-cluster/etcdtest/internal/proc"
@@ -135,7 +134,10 @@ func killLeftoverMembers(dir string) {
 		}
 		// Only a process whose command line names this cluster's data is ours.
 		if strings.Contains(proc.CommandLine(pid), dir+string(filepath.Separator)) {
-			syscall.Kill(pid, syscall.SIGKILL)
+			if p, err := os.FindProcess(pid); err == nil {
+				p.Kill() // SIGKILL
+				p.Release()
+			}
 		}
 	}
 }

@@ -15,6 +15,12 @@ func CommandLine(pid int) string {
 	if cmd, err := procfs.Cmdline(pid); err == nil {
 		return cmd
 	}
-	out, _ := exec.Command("ps", "-p", strconv.Itoa(pid), "-o", "command=").Output()
+	return commandLineByPs(pid)
+}
+
+// commandLineByPs asks ps, at unlimited width (-ww): a member's data dir
+// comes after a long binary path, past the 80 columns ps may cut at.
+func commandLineByPs(pid int) string {
+	out, _ := exec.Command("ps", "-ww", "-p", strconv.Itoa(pid), "-o", "command=").Output()
 	return string(out)
 }

@@ -6,9 +6,11 @@
 // member's log (LogBuffer) and its digest for a failure report
 // (LogDigest).
 //
-// Every read of /proc goes through the module's internal/procfs; where
-// there is no /proc, the answers say so (ConnOwnersKnown is false, Stopped
-// reports a stop at once) and Start does without the parent-death signal.
+// Every read of /proc goes through the module's internal/procfs. Where
+// there is no /proc (macOS, FreeBSD), ps answers instead: Stopped reads the
+// process's state, CommandLine its arguments; Start does without the
+// parent-death signal (ParentDeathSignal is false). CheckPlatform says
+// where member processes cannot run at all (Windows).
 //
 //	log := proc.NewLogBuffer(limit, cfg.LogOutput, "[node1] ")
 //	cmd := exec.Command(etcd, args...)

@@ -13,6 +13,10 @@ import (
 // not the process, so all members are forked from one goroutine locked to
 // an OS thread that never exits (see golang/go#27505).
 
+// ParentDeathSignal reports whether Start's children die with this
+// process by the kernel's doing, however it ends.
+const ParentDeathSignal = true
+
 type spawnRequest struct {
 	cmd  *exec.Cmd
 	done chan error
