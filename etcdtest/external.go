@@ -51,8 +51,6 @@ const DefaultPrefix = "etcdtest/"
 // keys and never touch the cluster's root.
 type external struct {
 	common
-	base  string // $ETCDTEST_PREFIX
-	run   string // this Cluster's name under base
 	keys  string // base + run + "/": where its keys live
 	raw   []*clientv3.Client
 	claim *keyspace.Claim // the prefix, held under a kept-alive lease
