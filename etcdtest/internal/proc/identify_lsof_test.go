@@ -3,7 +3,6 @@
 package proc
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -15,26 +14,7 @@ func TestConnOwnerByLsofFindsTheDiallingProcess(t *testing.T) {
 	if _, err := exec.LookPath("lsof"); err != nil {
 		t.Skip("no lsof on PATH (Debian: apt-get install lsof)")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	stranger := helper("sleep")
-	if err := stranger.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stranger.Process.Kill(); stranger.Wait() }()
-	dialled, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dialled.Close()
-	conn, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	stranger, _, conn := dialRig(t)
 
 	for _, tc := range []struct {
 		pids []int

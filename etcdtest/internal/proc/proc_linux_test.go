@@ -2,7 +2,6 @@ package proc
 
 import (
 	"bufio"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -78,26 +77,7 @@ func TestStoppedOfNoProcessSaysSo(t *testing.T) {
 // The kernel tells who dialled: this process, not a stranger, not a pid
 // that is no process.
 func TestConnOwnerFindsTheDiallingProcess(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	stranger := helper("sleep")
-	if err := stranger.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stranger.Process.Kill(); stranger.Wait() }()
-	dialled, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dialled.Close()
-	conn, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	stranger, _, conn := dialRig(t)
 
 	if !ConnOwnersKnown {
 		t.Fatal("ConnOwnersKnown is false on Linux")

@@ -12,23 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 )
 
-// Running "etcd --version" costs a process per member start; the answer
-// is kept per path and invalidated by any change of the file's size or
-// modification time (a rebuilt or replaced binary).
-var (
-	inspectMu    sync.Mutex
-	inspectCache = map[string]inspected{}
-)
-
-type inspected struct {
-	size    int64
-	mtime   time.Time
-	version Version
-}
+// versions caches what "etcd --version" says per executable: it costs a
+// process per member start otherwise.
+var versions fileCache[Version]
 
 var etcdVersionRE = regexp.MustCompile(`(?m)^etcd Version: (\S+)`)
 
@@ -53,19 +42,10 @@ func Inspect(ctx context.Context, path, source string) (Binary, error) {
 		path = abs
 	}
 
-	inspectMu.Lock()
-	c, ok := inspectCache[path]
-	inspectMu.Unlock()
-	if ok && c.size == fi.Size() && c.mtime.Equal(fi.ModTime()) {
-		return Binary{Path: path, Version: c.version}, nil
-	}
-	v, err := reportedVersion(ctx, path, source, fix)
+	v, err := versions.get(path, fi, func() (Version, error) { return reportedVersion(ctx, path, source, fix) })
 	if err != nil {
 		return Binary{}, err
 	}
-	inspectMu.Lock()
-	inspectCache[path] = inspected{size: fi.Size(), mtime: fi.ModTime(), version: v}
-	inspectMu.Unlock()
 	return Binary{Path: path, Version: v}, nil
 }
 
