@@ -2,7 +2,6 @@ package netfault
 
 import (
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,9 +14,8 @@ import (
 // at full speed.
 type LinkPolicy struct {
 	cut     atomic.Bool
-	latency atomic.Int64 // nanoseconds, both ways
-	mu      sync.Mutex
-	changed chan struct{} // closed when latency changes; nil until asked for
+	latency atomic.Int64                  // nanoseconds, both ways
+	changed atomic.Pointer[chan struct{}] // closed when latency changes; nil until asked for
 }
 
 // Cut makes the link a black hole.
@@ -35,11 +33,8 @@ func (p *LinkPolicy) Latency() time.Duration { return time.Duration(p.latency.Lo
 // SetLatency sets the added latency; chunks waiting now wait for the new one.
 func (p *LinkPolicy) SetLatency(d time.Duration) {
 	p.latency.Store(int64(d))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.changed != nil {
-		close(p.changed)
-		p.changed = nil
+	if ch := p.changed.Swap(nil); ch != nil {
+		close(*ch)
 	}
 }
 
@@ -53,14 +48,20 @@ func (p *LinkPolicy) Admit(*proxy.Conn, []byte) proxy.Admission { return proxy.F
 func (p *LinkPolicy) TargetStarting() bool                      { return false }
 func (p *LinkPolicy) Keep(*proxy.Conn) bool                     { return true }
 
-// Delay is the link's latency, and a channel closed when it changes.
+// Delay is the link's latency, and a channel closed when it changes. It
+// runs for every chunk, so it takes no lock: the channel is made on first
+// need, and the latency read after it (SetLatency stores before it closes).
 func (p *LinkPolicy) Delay(*proxy.Conn, proxy.Direction) (time.Duration, <-chan struct{}) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.changed == nil {
-		p.changed = make(chan struct{})
+	ch := p.changed.Load()
+	for ch == nil {
+		fresh := make(chan struct{})
+		if p.changed.CompareAndSwap(nil, &fresh) {
+			ch = &fresh
+		} else {
+			ch = p.changed.Load()
+		}
 	}
-	return p.Latency(), p.changed
+	return p.Latency(), *ch
 }
 
 // Judge drops every chunk while the link is cut.
